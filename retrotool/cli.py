@@ -1,0 +1,220 @@
+"""The `retrotool` command: parse arguments, call one job, print the result.
+
+No logic lives here. Every expected failure is a RetroToolError, printed as a
+one- or two-line message with a non-zero exit and no traceback.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.logging import RichHandler
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from retrotool import __version__, jobs, systems
+from retrotool.errors import RetroToolError
+from retrotool.record import sources
+
+app = typer.Typer(
+    help="Record, replay and check libretro gameplay movies (.bk2, stable-retro and BizHawk dialects).",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+    add_completion=False,
+)
+out = Console()
+err = Console(stderr=True)
+
+# Shared argument types.
+MovieArg = Annotated[Path, typer.Argument(help="A .bk2 movie (stable-retro or BizHawk dialect).", show_default=False)]
+CoreOpt = Annotated[
+    Optional[str],
+    typer.Option("--core", help="Core file (PATH.so) or name (genesis_plus_gx). Default: the movie's, else the system's."),
+]
+RomOpt = Annotated[Optional[Path], typer.Option("--rom", help="ROM file. Default: the one the movie names, beside it.")]
+ForceOpt = Annotated[bool, typer.Option("--force", help="Overwrite existing output files.")]
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"retrotool {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    verbose: Annotated[int, typer.Option("-v", "--verbose", count=True, help="More log output (-v, -vv).")] = 0,
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")] = False,
+) -> None:
+    level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
+    logging.basicConfig(level=level, format="%(message)s", handlers=[RichHandler(console=err, show_path=False)])
+
+
+@contextlib.contextmanager
+def _progress(label: str) -> Iterator[Callable[[int, int], None] | None]:
+    """A rich progress bar on a terminal; nothing when stderr is not one."""
+    if not err.is_terminal:
+        yield None
+        return
+    columns = (TextColumn(label), BarColumn(), MofNCompleteColumn(), TextColumn("{task.speed} fps"), TimeRemainingColumn())
+    with Progress(*columns, console=err, transient=True) as bar:
+        task = bar.add_task(label, total=None)
+
+        def update(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield update
+
+
+def _summary(result: jobs.RunResult, title: str) -> None:
+    table = Table(title=title, show_header=False, title_justify="left")
+    table.add_column(style="bold")
+    table.add_column()
+    rows = [
+        ("game", result.game), ("system", result.system), ("core", f"{result.core} ({result.core_path})"),
+        ("frames", str(result.frames)), ("duration", f"{result.duration:.2f} s of game time"),
+        ("speed", f"{result.fps:,.0f} fps ({result.seconds:.2f} s)"),
+        ("final RAM sha256", result.ram_sha256), ("final screen sha256", result.screen_sha256),
+    ]
+    if result.checkpoints:
+        rows.insert(4, ("checkpoints", str(result.checkpoints)))
+    for key, value in rows:
+        table.add_row(key, value)
+    out.print(table)
+
+
+@app.command()
+def playback(
+    movie: MovieArg,
+    core: CoreOpt = None,
+    rom: RomOpt = None,
+    trace: Annotated[
+        Optional[Path],
+        typer.Option(help='Write JSON lines {"frame": k, "ram": sha256, "screen": sha256} after each input row k.'),
+    ] = None,
+    trace_every: Annotated[int, typer.Option(min=1, help="Trace only every N-th row (and the last).")] = 1,
+    force: ForceOpt = False,
+) -> None:
+    """Replay a movie headless and print a summary.
+
+    Example: retrotool playback examples/testgame.bk2 --trace trace.jsonl
+    """
+    with _progress("replay") as progress:
+        result = jobs.playback(movie, core=core, rom=rom, trace=trace, trace_every=trace_every, force=force, progress=progress)
+    _summary(result, f"replayed {movie}")
+    if trace is not None:
+        out.print(f"trace written to {trace}")
+
+
+@app.command()
+def verify(movie: MovieArg, core: CoreOpt = None, rom: RomOpt = None) -> None:
+    """Replay a movie and check the RAM/screen checkpoints stored in it.
+
+    On a desync, names the first frame that differs and the differing RAM bytes.
+
+    Example: retrotool verify examples/testgame.bk2
+    """
+    with _progress("verify") as progress:
+        result = jobs.verify(movie, core=core, rom=rom, progress=progress)
+    _summary(result, f"{movie}: all {result.checkpoints} checkpoints match")
+
+
+@app.command()
+def info(movie: MovieArg) -> None:
+    """Show a movie's header, system, length, players, start and button use.
+
+    Example: retrotool info examples/testgame.bk2
+    """
+    s = jobs.summarize(movie)
+    m = s.movie
+    start = "power-on" if m.state is None else f"{m.state_format} savestate, {len(m.state):,} bytes"
+    out.print(f"[bold]{movie}[/bold]: {m.system}, {m.frames:,} frames, {m.players} player(s), starts from {start}")
+    header = Table(title="header", show_header=False, title_justify="left")
+    for key, value in m.header:
+        header.add_row(key, value)
+    out.print(header)
+    presses = Table(title="frames each button is held", title_justify="left")
+    presses.add_column("button")
+    for p in range(m.players):
+        presses.add_column(f"P{p + 1}", justify="right")
+    for b, name in enumerate(s.buttons):
+        presses.add_row(name, *(f"{int(s.presses[p, b]):,}" for p in range(m.players)))
+    out.print(presses)
+    if m.checkpoints:
+        out.print(f"{len(m.checkpoints)} checkpoints, core {m.meta.get('core', '?')} {m.meta.get('core_version', '')}")
+
+
+@app.command()
+def record(
+    output: Annotated[Path, typer.Option("-o", "--output", help="Movie file to write (.bk2).", show_default=False)],
+    rom: Annotated[Path, typer.Option("--rom", help="ROM file to load.", show_default=False)],
+    system: Annotated[Optional[str], typer.Option(help="System name (Genesis, Nes, ..., Test). Default: from the ROM's extension.")] = None,
+    core: CoreOpt = None,
+    input: Annotated[Optional[Path], typer.Option("--input", help="Buttons from a .npy file: [frames, players, buttons] 0/1 or uint16 masks.")] = None,
+    random: Annotated[bool, typer.Option("--random", help="Random buttons (reproducible with --seed).")] = False,
+    seed: Annotated[int, typer.Option(help="Seed for --random.")] = 0,
+    frames: Annotated[Optional[int], typer.Option(min=1, help="Number of frames (required with --random).")] = None,
+    players: Annotated[int, typer.Option(min=1, max=8, help="Players for --random.")] = 1,
+    state: Annotated[Optional[Path], typer.Option(help="Start state file (raw or gzipped .state). Default: power-on.")] = None,
+    checkpoint_every: Annotated[int, typer.Option(min=1, help="Store RAM/screen checkpoints every N frames.")] = 600,
+    force: ForceOpt = False,
+) -> None:
+    """Record a scripted (headless) movie from an input file or random buttons.
+
+    Example: retrotool record --rom examples/testgame.tst --random --seed 1 --frames 600 -o run.bk2
+    """
+    sys_ = systems.get(system) if system else _system_for_rom(rom)
+    if random == (input is not None):
+        raise RetroToolError("give exactly one of --input FILE or --random")
+    if random:
+        if frames is None:
+            raise RetroToolError("--random needs --frames N")
+        buttons = sources.random_buttons(sys_, frames, players, seed)
+    else:
+        assert input is not None
+        buttons = sources.scripted_source(sources.load_buttons(input, sys_), frames).buttons
+    with _progress("record") as progress:
+        result = jobs.record(
+            system=sys_, core=core, rom=rom, buttons=buttons, out=output, state=state,
+            checkpoint_every=checkpoint_every, force=force, progress=progress,
+        )
+    _summary(result, f"recorded {output}")
+
+
+def _system_for_rom(rom: Path) -> systems.System:
+    found = systems.for_extension(rom.suffix.lstrip("."))
+    if len(found) != 1:
+        names = ", ".join(s.name for s in found) or "no system"
+        raise RetroToolError(f"cannot tell the system of {rom.name} from its extension ({names}); pass --system")
+    return found[0]
+
+
+def main() -> None:
+    """Entry point: run the app, turning project errors into short messages."""
+    try:
+        app(standalone_mode=False)
+    except RetroToolError as e:
+        err.print(f"[red]error:[/red] {e}", highlight=False, markup=True, soft_wrap=True)
+        sys.exit(1)
+    except typer.Abort:
+        err.print("aborted")
+        sys.exit(130)
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        sys.exit(130)
+    except Exception as e:  # click usage errors arrive as ClickException
+        import click
+
+        if isinstance(e, click.ClickException):
+            e.show()
+            sys.exit(e.exit_code)
+        if isinstance(e, click.exceptions.Exit):
+            sys.exit(e.exit_code)
+        raise

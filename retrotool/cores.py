@@ -1,0 +1,99 @@
+"""Finding libretro core libraries.
+
+Search order (first hit wins): `$RETROTOOL_CORE_PATH` (colon list of
+folders), the cores bundled in the `stable-retro` wheel (the `cores`
+extra), Debian/Ubuntu's libretro folder, RetroArch's user core folder. A
+core is named by its base name (`genesis_plus_gx`), the file being
+`<name>_libretro.so`; `retrotool_testcore` is the test core built with
+retrotool itself.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import os
+import sysconfig
+from dataclasses import dataclass
+from pathlib import Path
+
+from retrotool import native
+from retrotool.errors import CoreError
+from retrotool.systems import System
+
+TEST_CORE = "retrotool_testcore"
+_SUFFIX = "_libretro.so"
+
+
+@dataclass(frozen=True, slots=True)
+class FoundCore:
+    """A core library on disk and where it was found."""
+
+    name: str
+    path: Path
+    origin: str  # "env", "stable-retro", "debian", "retroarch", "retrotool"
+
+
+def search_path() -> list[tuple[str, Path]]:
+    """(origin, folder) pairs in search order; folders may not exist."""
+    out: list[tuple[str, Path]] = []
+    for entry in os.environ.get("RETROTOOL_CORE_PATH", "").split(os.pathsep):
+        if entry:
+            out.append(("env", Path(entry)))
+    bundled = _stable_retro_cores()
+    if bundled is not None:
+        out.append(("stable-retro", bundled))
+    triplet = sysconfig.get_config_var("MULTIARCH") or "x86_64-linux-gnu"
+    out.append(("debian", Path("/usr/lib") / triplet / "libretro"))
+    out.append(("retroarch", Path.home() / ".config" / "retroarch" / "cores"))
+    return out
+
+
+@functools.cache
+def _stable_retro_cores() -> Path | None:
+    """The stable-retro wheel's core folder, found without importing it."""
+    spec = importlib.util.find_spec("stable_retro")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(next(iter(spec.submodule_search_locations))) / "cores"
+
+
+def find(name: str) -> FoundCore:
+    """Locate a core by base name, or raise CoreError listing where we looked."""
+    if name == TEST_CORE:
+        return FoundCore(name, native.native_library_path("_testcore"), "retrotool")
+    looked = []
+    for origin, folder in search_path():
+        candidate = folder / f"{name}{_SUFFIX}"
+        looked.append(str(folder))
+        if candidate.is_file():
+            return FoundCore(name, candidate, origin)
+    raise CoreError(
+        f"core {name} not found (looked in {', '.join(looked)}); "
+        "install one with `pip install 'retrotool[cores]'` or set RETROTOOL_CORE_PATH"
+    )
+
+
+def for_system(system: System) -> FoundCore:
+    """The first installed core of the system's preference list."""
+    for name in system.cores:
+        try:
+            return find(name)
+        except CoreError:
+            continue
+    raise CoreError(
+        f"no core for {system.name} is installed (tried {', '.join(system.cores)}); "
+        "install one with `pip install 'retrotool[cores]'` or pass --core PATH"
+    )
+
+
+def resolve(core: str | os.PathLike[str] | None, system: System) -> FoundCore:
+    """A core given as a path, as a name, or (None) the system's preferred one."""
+    if core is None:
+        return for_system(system)
+    path = Path(core)
+    if path.suffix == ".so" or os.sep in str(core):
+        if not path.is_file():
+            raise CoreError(f"core file not found: {path}")
+        return FoundCore(path.name.removesuffix(_SUFFIX).removesuffix(".so"), path, "path")
+    return find(str(core))

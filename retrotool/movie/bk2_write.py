@@ -1,0 +1,112 @@
+"""Write a Movie as a .bk2 in stable-retro's dialect (default) or BizHawk's.
+
+The stable-retro dialect copies what stable-retro itself writes, byte for byte
+where it matters: entries ``Input Log.txt``, ``Header.txt``, ``Core.bin`` (all
+deflate), the eight header lines, a key line without ``LogKey:`` in descending
+joypad-id order, ``|..|`` before the player groups, LF, no final newline. Buttons
+stable-retro does not record get extra columns at the end of each player group,
+with characters stable-retro ignores, so nothing is lost for retrotool while
+stable-retro still plays the file. Then come ``retrotool.json`` and the extras.
+
+Headers are normalised for the dialect (see ``header.py``), so
+``read(to_bytes(m)) == m`` holds for any movie whose header is already in that
+form, e.g. one returned by ``read`` of a file written in the same dialect.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+
+from retrotool import systems
+from retrotool.errors import MovieFormatError
+from retrotool.movie.header import bizhawk_header, format_header, sr_header
+from retrotool.movie.inputlog import encode
+from retrotool.movie.layout import SR_CONSOLE, Dialect, bizhawk_layout, sr_layout
+from retrotool.movie.model import Movie
+from retrotool.movie.zipio import ZipEntry, atomic_write, build_zip, zstd_compress
+
+__all__ = ["to_bytes", "write"]
+
+log = logging.getLogger(__name__)
+
+SR_MAX_PLAYERS = 2  # stable-retro's MAX_PLAYERS; more overruns its key array
+BIZHAWK_ZIP_VERSION = b"2\n"  # zip version 1.0.2: binary lumps are zstd streams
+_RESERVED = frozenset(
+    {"Input Log.txt", "Input Log", "Header.txt", "Header", "Core.bin", "Core", "Core.bin.zst"}
+    | {"BizState 1.0", "BizZip 1.0", "retrotool.json"}
+)
+
+
+def _retrotool_json(movie: Movie) -> ZipEntry:
+    doc = {"format": 1, "system": movie.system, "meta": movie.meta_json()}
+    return ZipEntry("retrotool.json", (json.dumps(doc, indent=1, ensure_ascii=False) + "\n").encode("utf-8"))
+
+
+def _extras(movie: Movie) -> list[ZipEntry]:
+    clashes = sorted({name for name, _ in movie.extras} & _RESERVED)
+    if clashes:
+        raise MovieFormatError(f"extra entries {clashes} clash with entries the .bk2 writer makes itself")
+    return [ZipEntry(name, data) for name, data in movie.extras]
+
+
+def _stable_retro(movie: Movie, system: systems.System) -> list[ZipEntry]:
+    if movie.players > SR_MAX_PLAYERS:
+        raise MovieFormatError(
+            f"stable-retro replays at most {SR_MAX_PLAYERS} players; this movie has {movie.players} "
+            "(write it with dialect='bizhawk')"
+        )
+    if movie.state is not None and movie.state_format == "bizhawk":
+        raise MovieFormatError(
+            "stable-retro cannot load a BizHawk core state; replace the movie's state with a libretro state first"
+        )
+    if movie.state is None:
+        log.warning("writing a power-on movie without Core.bin: stable-retro refuses to load movies without one")
+    dropped = [n for n in movie.console_names if n not in SR_CONSOLE]
+    if dropped:
+        log.warning("the stable-retro dialect has no column for console controls %s; presses are dropped", dropped)
+    log_text = encode(sr_layout(system, movie.players), movie.buttons, movie.console, movie.console_names)
+    entries = [
+        ZipEntry("Input Log.txt", log_text),
+        ZipEntry("Header.txt", format_header(sr_header(movie.header, system))),
+    ]
+    if movie.state is not None:
+        entries.append(ZipEntry("Core.bin", movie.state))
+    return entries
+
+
+def _bizhawk(movie: Movie, system: systems.System) -> list[ZipEntry]:
+    if movie.state is not None and movie.state_format == "libretro":
+        raise MovieFormatError(
+            "BizHawk cannot load libretro states, so a savestate-anchored movie cannot be written for BizHawk; "
+            "only power-on movies (state=None) or BizHawk core states can"
+        )
+    layout = bizhawk_layout(system, movie.players, movie.console_names)
+    entries = [
+        ZipEntry("BizState 1.0", BIZHAWK_ZIP_VERSION),
+        ZipEntry("Header.txt", format_header(bizhawk_header(movie.header, system, movie.state is not None))),
+        ZipEntry("Input Log.txt", encode(layout, movie.buttons, movie.console, movie.console_names)),
+    ]
+    if movie.state is not None:
+        entries.append(ZipEntry("Core.bin", zstd_compress(movie.state), stored=True))
+    return entries
+
+
+def to_bytes(movie: Movie, dialect: Dialect = "stable-retro") -> bytes:
+    """The .bk2 file for ``movie`` in ``dialect``, as bytes (deterministic for equal movies)."""
+    system = systems.get(movie.system)
+    if dialect == "stable-retro":
+        entries = _stable_retro(movie, system)
+    elif dialect == "bizhawk":
+        entries = _bizhawk(movie, system)
+    else:
+        raise ValueError(f"dialect must be 'stable-retro' or 'bizhawk', not {dialect!r}")
+    return build_zip([*entries, _retrotool_json(movie), *_extras(movie)])
+
+
+def write(
+    movie: Movie, path: str | os.PathLike[str], *, dialect: Dialect = "stable-retro", force: bool = False
+) -> None:
+    """Write ``movie`` to ``path`` atomically; an existing file is replaced only with ``force``."""
+    atomic_write(path, to_bytes(movie, dialect), force=force)

@@ -1,0 +1,206 @@
+"""The zip container of a .bk2, read defensively and written atomically.
+
+Movies come from strangers, so reading must fail with a MovieFormatError, never
+with whatever zipfile, zlib or zstandard raise, and never by running out of
+memory: every entry is read against a size cap on the bytes actually inflated.
+"""
+
+from __future__ import annotations
+
+import io
+import lzma
+import os
+import secrets
+import struct
+import zipfile
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from retrotool.errors import MovieFormatError, OutputExistsError
+
+__all__ = ["Archive", "ZipEntry", "atomic_write", "build_zip", "open_archive", "zstd_compress", "zstd_decompress"]
+
+MiB = 1 << 20
+MAX_ENTRIES = 4096
+# Exceptions zipfile and the decompressors raise on damaged archives.
+_ZIP_ERRORS = (
+    zipfile.BadZipFile,
+    zipfile.LargeZipFile,
+    zlib.error,
+    lzma.LZMAError,
+    EOFError,
+    OSError,
+    ValueError,
+    NotImplementedError,
+    RuntimeError,
+    struct.error,
+    IndexError,
+    KeyError,
+    OverflowError,
+)
+_ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+_ZSTD_PIECE = 1024  # compressed bytes per step: bounds the output of one step to ~32 MiB
+_EPOCH = (1980, 1, 1, 0, 0, 0)
+# deflate level: 3 costs a third of the default 6 on a million-line log, for ~25% more bytes
+DEFLATE_LEVEL = 3
+
+
+@dataclass(frozen=True, slots=True)
+class ZipEntry:
+    """One entry to write: stored (for zstd lumps, as BizHawk does) or deflated."""
+
+    name: str
+    data: bytes
+    stored: bool = False
+
+
+class Archive:
+    """An open zip whose entries are read with size caps; names are as in the file."""
+
+    def __init__(self, zf: zipfile.ZipFile, label: str) -> None:
+        self._zf = zf
+        self.label = label
+        infos = zf.infolist()
+        if len(infos) > MAX_ENTRIES:
+            raise MovieFormatError(f"{label}: {len(infos)} zip entries is too many for a movie")
+        self._infos: dict[str, zipfile.ZipInfo] = {}
+        for info in infos:
+            self._infos.setdefault(info.filename, info)  # first occurrence wins
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Entry names in archive order, duplicates removed."""
+        return tuple(self._infos)
+
+    def read(self, name: str, limit: int) -> bytes:
+        """The inflated bytes of ``name``, refusing more than ``limit`` bytes."""
+        info = self._infos[name]
+        where = f"{self.label}: entry {name!r}"
+        if info.file_size > limit:
+            raise MovieFormatError(f"{where} inflates to {info.file_size} bytes, over the {limit} byte limit")
+        try:
+            with self._zf.open(info) as stream:
+                data = stream.read(limit + 1)
+        except _ZIP_ERRORS as exc:
+            raise MovieFormatError(f"{where} is damaged: {exc}") from exc
+        if len(data) > limit:
+            raise MovieFormatError(f"{where} inflates to more than the {limit} byte limit")
+        return data
+
+
+@contextmanager
+def open_archive(source: str | os.PathLike[str] | bytes, label: str) -> Iterator[Archive]:
+    """Open a path or bytes as a zip; anything that is not a readable zip is a MovieFormatError."""
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(source) if isinstance(source, bytes) else Path(source))
+    except FileNotFoundError as exc:
+        raise MovieFormatError(f"{label}: no such file") from exc
+    except _ZIP_ERRORS as exc:
+        raise MovieFormatError(f"{label} is not a .bk2 movie (not a readable zip archive: {exc})") from exc
+    with zf:
+        yield Archive(zf, label)
+
+
+def _zstandard(purpose: str):  # type: ignore[no-untyped-def]  # the module, imported lazily
+    try:
+        import zstandard
+    except ImportError as exc:
+        raise MovieFormatError(f"{purpose} needs the 'zstandard' package: pip install zstandard") from exc
+    return zstandard
+
+
+def zstd_decompress(data: bytes, limit: int, where: str) -> bytes:
+    """Decode a BizHawk zstd lump (one frame), refusing more than ``limit`` bytes of output.
+
+    Input is fed in small pieces so that even a maximally compressed bomb cannot
+    produce more than a few MiB past the limit before it is noticed.
+    """
+    if not data.startswith(_ZSTD_MAGIC):
+        raise MovieFormatError(f"{where} should be zstd-compressed but does not start with a zstd frame")
+    zstd = _zstandard(f"reading {where}")
+    decoder = zstd.ZstdDecompressor().decompressobj()
+    chunks: list[bytes] = []
+    total = 0
+    try:
+        for pos in range(0, len(data), _ZSTD_PIECE):
+            chunk = decoder.decompress(data[pos : pos + _ZSTD_PIECE])
+            total += len(chunk)
+            if total > limit:
+                raise MovieFormatError(f"{where} decompresses to more than the {limit} byte limit")
+            chunks.append(chunk)
+            if decoder.eof:
+                break
+    except zstd.ZstdError as exc:
+        raise MovieFormatError(f"{where} is not valid zstd data: {exc}") from exc
+    if not decoder.eof:
+        raise MovieFormatError(f"{where} is not valid zstd data: the frame is truncated")
+    return b"".join(chunks)
+
+
+def zstd_compress(data: bytes) -> bytes:
+    """Wrap a binary lump in zstd, as BizHawk's zip version 1.0.2 expects."""
+    zstd = _zstandard("writing a BizHawk binary lump")
+    result: bytes = zstd.ZstdCompressor(level=3).compress(data)
+    return result
+
+
+def build_zip(entries: list[ZipEntry]) -> bytes:
+    """A zip of ``entries`` in order, with fixed timestamps so equal movies give equal bytes."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as zf:
+        for entry in entries:
+            info = zipfile.ZipInfo(entry.name, date_time=_EPOCH)
+            info.compress_type = zipfile.ZIP_STORED if entry.stored else zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            zf.writestr(info, entry.data, compresslevel=None if entry.stored else DEFLATE_LEVEL)
+    return buffer.getvalue()
+
+
+def atomic_write(path: str | os.PathLike[str], data: bytes, *, force: bool) -> None:
+    """Write ``data`` to a temp file beside ``path``, fsync it, then move it into place.
+
+    Without ``force`` the final step is a hard link, which fails if ``path`` appeared
+    meanwhile, so an existing file is never replaced even in a race.
+    """
+    target = Path(path)
+    if target.exists() and not force:
+        raise OutputExistsError(f"{target} exists; pass --force to overwrite")
+    temp = target.with_name(f"{target.name}.tmp-{secrets.token_hex(6)}")
+    try:
+        with open(temp, "xb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        _move_into_place(temp, target, force)
+        _fsync_dir(target.parent)
+    finally:
+        temp.unlink(missing_ok=True)
+
+
+def _move_into_place(temp: Path, target: Path, force: bool) -> None:
+    if force:
+        os.replace(temp, target)
+        return
+    try:
+        os.link(temp, target)
+    except FileExistsError as exc:
+        raise OutputExistsError(f"{target} exists; pass --force to overwrite") from exc
+    except OSError:  # no hard links on this filesystem: the exists() check above must do
+        os.replace(temp, target)
+
+
+def _fsync_dir(directory: Path) -> None:
+    """Make the rename durable; not every platform can open a directory."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)

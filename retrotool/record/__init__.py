@@ -1,0 +1,1 @@
+"""Recording: input sources (scripted now, a person later) and the movie builder."""

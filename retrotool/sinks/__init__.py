@@ -1,0 +1,1 @@
+"""Sinks: consumers of the replay loop's FrameBatch values."""

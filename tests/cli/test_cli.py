@@ -1,0 +1,133 @@
+"""The command line as a user meets it: --help, the example, and every bad input."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+COMMANDS = ["playback", "verify", "info", "record"]
+
+
+def _assert_user_error(proc, *needles: str) -> None:
+    """Non-zero exit, a one- or two-line message naming the problem, no traceback."""
+    assert proc.returncode != 0, proc
+    lines = [x for x in proc.stderr.strip().splitlines() if x.strip()]
+    assert 1 <= len(lines) <= 2, proc.stderr
+    assert "Traceback" not in proc.stderr
+    text = " ".join(lines)
+    for needle in needles:
+        assert needle in text, text
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_help(cli, command: str) -> None:
+    proc = cli(command, "--help")
+    assert proc.returncode == 0
+    assert "Example:" in proc.stdout
+
+
+def test_version(cli) -> None:
+    proc = cli("--version")
+    assert proc.returncode == 0 and proc.stdout.startswith("retrotool ")
+
+
+@pytest.fixture
+def recorded(tmp_path: Path, rom: Path, cli) -> Path:
+    (tmp_path / rom.name).write_bytes(rom.read_bytes())
+    proc = cli("record", "--rom", rom.name, "--random", "--seed", "3", "--frames", "300", "-o", "m.bk2", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    return tmp_path / "m.bk2"
+
+
+def test_record_playback_verify_info(recorded: Path, cli, tmp_path: Path) -> None:
+    play = cli("playback", str(recorded), "--trace", "t.jsonl", cwd=tmp_path)
+    assert play.returncode == 0, play.stderr
+    assert "Test" in play.stdout and "300" in play.stdout
+    # the core's own stdout chatter must not reach ours
+    assert "hello from stdout" not in play.stdout
+    rows = (tmp_path / "t.jsonl").read_text().splitlines()
+    assert len(rows) == 300 and set(json.loads(rows[0])) == {"frame", "ram", "screen"}
+    assert cli("verify", str(recorded)).returncode == 0
+    info = cli("info", str(recorded))
+    assert info.returncode == 0 and "power-on" in info.stdout and "START" in info.stdout
+
+
+def test_fresh_processes_give_identical_traces(recorded: Path, cli, tmp_path: Path) -> None:
+    for name in ("a.jsonl", "b.jsonl"):
+        assert cli("playback", str(recorded), "--trace", name, cwd=tmp_path).returncode == 0
+    assert (tmp_path / "a.jsonl").read_bytes() == (tmp_path / "b.jsonl").read_bytes()
+
+
+def test_existing_output_is_kept_without_force(recorded: Path, cli, tmp_path: Path, rom: Path) -> None:
+    before = recorded.read_bytes()
+    proc = cli("record", "--rom", str(tmp_path / rom.name), "--random", "--frames", "10", "-o", str(recorded))
+    _assert_user_error(proc, "already exists", "--force")
+    assert recorded.read_bytes() == before
+    forced = cli("record", "--rom", str(tmp_path / rom.name), "--random", "--frames", "10", "-o", str(recorded), "--force")
+    assert forced.returncode == 0 and recorded.read_bytes() != before
+    assert not list(tmp_path.glob(".*tmp*"))
+
+
+def _zip(entries: dict[str, bytes]) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in entries.items():
+            z.writestr(name, data)
+    return buf.getvalue()
+
+
+def _with_log(recorded: Path, mutate) -> bytes:
+    with zipfile.ZipFile(recorded) as z:
+        entries = {n: z.read(n) for n in z.namelist()}
+    entries["Input Log.txt"] = mutate(entries["Input Log.txt"].decode()).encode()
+    return _zip(entries)
+
+
+def test_bad_movies(recorded: Path, cli, tmp_path: Path) -> None:
+    cases = {
+        "notzip.bk2": (b"hello, not a zip", ["notzip.bk2", "zip"]),
+        "nolog.bk2": (_zip({"Header.txt": b"Platform GEN\n"}), ["Input Log"]),
+        "width.bk2": (_with_log(recorded, lambda t: t.replace("|..|", "|..|.", 1)), ["line 3"]),
+        "mnemonic.bk2": (_with_log(recorded, lambda t: t.replace("|..|.", "|..|Q", 1)), ["line 3", "'Q'"]),
+        "othersystem.bk2": (
+            _with_log(recorded, lambda t: t.replace("P1 R3|", "P1 Mode|", 1)),
+            ["Mode"],
+        ),
+    }
+    for name, (data, needles) in cases.items():
+        (tmp_path / name).write_bytes(data)
+        for command in ("playback", "info"):
+            _assert_user_error(cli(command, str(tmp_path / name)), *needles)
+
+
+def test_bad_state_core_and_rom(tmp_path: Path, rom: Path, cli) -> None:
+    (tmp_path / "bad.state").write_bytes(b"x" * 100)
+    proc = cli("record", "--rom", str(rom), "--random", "--frames", "5", "--state", "bad.state", "-o", "a.bk2", cwd=tmp_path)
+    _assert_user_error(proc, "100 bytes")
+    (tmp_path / "fake_libretro.so").write_bytes(b"\x7fELF garbage")
+    proc = cli("record", "--rom", str(rom), "--core", "./fake_libretro.so", "--random", "--frames", "5", "-o", "b.bk2", cwd=tmp_path)
+    _assert_user_error(proc, "fake_libretro.so")
+    (tmp_path / "refused.tst").write_bytes(b"BAD!")
+    proc = cli("record", "--rom", "refused.tst", "--random", "--frames", "5", "-o", "c.bk2", cwd=tmp_path)
+    _assert_user_error(proc, "refused")
+    assert not any(tmp_path.glob("*.bk2"))
+
+
+def test_input_file(tmp_path: Path, rom: Path, cli) -> None:
+    buttons = np.zeros((40, 1, 16), np.uint8)
+    buttons[10:20, 0, 3] = 1  # START
+    np.save(tmp_path / "in.npy", buttons)
+    proc = cli("record", "--rom", str(rom), "--input", "in.npy", "-o", "m.bk2", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    np.save(tmp_path / "wrong.npy", np.zeros((40, 5), np.uint8))
+    _assert_user_error(cli("record", "--rom", str(rom), "--input", "wrong.npy", "-o", "n.bk2", cwd=tmp_path), "wrong.npy")
+
+
+def test_example_movie_plays_and_verifies(cli) -> None:
+    root = Path(__file__).resolve().parents[2]
+    assert cli("verify", str(root / "examples" / "testgame.bk2")).returncode == 0

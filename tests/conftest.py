@@ -1,0 +1,64 @@
+"""Shared fixtures: the test core, the demo ROM, and an isolated environment."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+
+
+@pytest.fixture(autouse=True)
+def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test reads the user's cores, data or home folder."""
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("RETROTOOL_CORE_PATH", raising=False)
+
+
+@pytest.fixture
+def rom() -> Path:
+    return EXAMPLES / "testgame.tst"
+
+
+@pytest.fixture
+def testcore() -> Path:
+    from retrotool import native
+
+    return native.native_library_path("_testcore")
+
+
+@pytest.fixture
+def test_system():
+    from retrotool import systems
+
+    return systems.get("Test")
+
+
+def _random_buttons(frames: int, players: int = 1, seed: int = 0) -> np.ndarray:
+    from retrotool import systems
+    from retrotool.record.sources import random_buttons
+
+    return random_buttons(systems.get("Test"), frames, players, seed)
+
+
+def _run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "retrotool", *args], capture_output=True, text=True, cwd=cwd, timeout=300
+    )
+
+
+@pytest.fixture
+def buttons():
+    """buttons(frames, players=1, seed=0): reproducible random Test-system input."""
+    return _random_buttons
+
+
+@pytest.fixture
+def cli():
+    """cli(*args, cwd=None): run `retrotool ARGS` in a fresh process, as a user would."""
+    return _run_cli
