@@ -75,8 +75,8 @@ def _progress(label: str) -> Iterator[Callable[[int, int], None] | None]:
 
 def _summary(result: jobs.RunResult, title: str) -> None:
     table = Table(title=title, show_header=False, title_justify="left")
-    table.add_column(style="bold")
-    table.add_column()
+    table.add_column(style="bold", no_wrap=True)
+    table.add_column(overflow="fold")
     rows = [
         ("game", result.game), ("system", result.system), ("core", f"{result.core} ({result.core_path})"),
         ("frames", str(result.frames)), ("duration", f"{result.duration:.2f} s of game time"),

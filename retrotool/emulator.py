@@ -132,17 +132,19 @@ class Emulator:
     def run(
         self, masks: np.ndarray, *, video: bool = False, audio: bool = False
     ) -> list[tuple[int, np.ndarray | None]]:
-        """Run one frame per row of `masks` (uint16 [n, ports]).
+        """Run one frame per row of `masks` (uint16 [n, k], k <= ports; missing ports get 0).
 
         Returns the video as (first row, uint8 [k, h, w, 3]) segments of
         equal-sized frames (one segment unless the core changed resolution),
         or [(0, None)] when video is off. Audio is read with `audio()`.
         Arrays are views of a reused buffer: valid until the next run.
         """
-        masks = np.ascontiguousarray(masks, dtype=np.uint16)
-        if masks.ndim != 2 or masks.shape[1] != self.ports:
-            raise RetroToolError(f"masks must have shape [n, {self.ports}], not {masks.shape}")
+        if masks.ndim != 2 or masks.shape[1] > self.ports:
+            raise RetroToolError(f"masks must have shape [n, ports <= {self.ports}], not {masks.shape}")
         n = masks.shape[0]
+        if masks.shape[1] < self.ports:
+            masks = np.pad(masks, ((0, 0), (0, self.ports - masks.shape[1])))
+        masks = np.ascontiguousarray(masks, dtype=np.uint16)
         if n == 0:
             return [(0, None)]
         frames = self._frame_buffers(n) if video else None

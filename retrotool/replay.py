@@ -158,8 +158,7 @@ def _loop(
         if k < stops.size and stops[k] < end:
             end = int(stops[k]) + 1
         buttons = source.read(row, end - row)
-        masks = np.zeros((end - row, emulator.ports), np.uint16)
-        masks[:, : buttons.shape[1]] = system.masks(buttons)
+        masks = system.masks(buttons)
         segments = emulator.run(masks, video=video, audio=audio)
         sound = emulator.audio() if audio else None
         snap = k < stops.size and stops[k] == end - 1

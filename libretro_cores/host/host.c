@@ -127,7 +127,7 @@ struct rh_host {
   size_t pic_cap;
 
   char *log;
-  size_t log_len;
+  size_t log_len, log_gone; /* log_gone: bytes ever removed from the front */
   int capture, cap_fd, saved_fd;
   struct rh_host *next; /* registry of open hosts */
 };
@@ -217,7 +217,7 @@ static void log_drop(rh_host *h, size_t n) {
   char *nl = n && n < h->log_len ? memchr(h->log + n - 1, '\n', h->log_len - n + 1) : NULL;
   size_t cut = nl ? (size_t)(nl - h->log) + 1 : h->log_len;
   memmove(h->log, h->log + cut, h->log_len - cut);
-  h->log_len -= cut;
+  h->log_len -= cut, h->log_gone += cut;
 }
 
 static void log_line(rh_host *h, const char *tag, const char *text, size_t len) {
@@ -269,11 +269,12 @@ static void core_log(enum retro_log_level level, const char *fmt, ...) {
   if (text != buf) free(text);
 }
 
-/* Append the last ERROR/WARN log lines to h->err (for a refused load). */
-static void err_append_log(rh_host *h) {
+/* Append to h->err the last ERROR/WARN lines logged since absolute log
+ * position `since` (for a refused load). */
+static void err_append_log(rh_host *h, size_t since) {
   const char *starts[LOAD_ERR_LINES];
   size_t lens[LOAD_ERR_LINES], found = 0;
-  for (size_t i = 0; i < h->log_len;) {
+  for (size_t i = since > h->log_gone ? since - h->log_gone : 0; i < h->log_len;) {
     const char *line = h->log + i, *nl = memchr(line, '\n', h->log_len - i);
     size_t l = nl ? (size_t)(nl - line) : h->log_len - i;
     if (strncmp(line, "[ERROR]", 7) == 0 || strncmp(line, "[WARN]", 6) == 0)
@@ -867,7 +868,7 @@ RH_API size_t rh_log_read(rh_host *h, char *out, size_t cap) {
   memcpy(out, h->log, n);
   out[n] = '\0';
   memmove(h->log, h->log + n, h->log_len - n);
-  h->log_len -= n;
+  h->log_len -= n, h->log_gone += n;
   return n;
 }
 
@@ -968,6 +969,7 @@ RH_API int rh_load_game(rh_host *h, const char *path, const void *data, size_t s
   int rc = prepare_game(h, path, data, size, &gi);
   if (rc != RH_OK) return unload(h), rc;
   h->pic_kind = PIC_NONE, h->cur_w = h->cur_h = 0;
+  size_t log_mark = h->log_gone + h->log_len;
   enter(h);
   capture_begin(h);
   bool ok = h->api.load_game(&gi);
@@ -978,7 +980,7 @@ RH_API int rh_load_game(rh_host *h, const char *path, const void *data, size_t s
   if (!ok) {
     unload(h);
     fail(h, RH_ECONTENT, "the core refused the game");
-    err_append_log(h);
+    err_append_log(h, log_mark);
     return RH_ECONTENT;
   }
   h->av = av, h->loaded = 1;

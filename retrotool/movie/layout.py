@@ -128,7 +128,7 @@ def _strip_debris(line: str) -> str:
     """Undo stable-retro's short-key-line bug (``P1 A|y:#Reset|Power|#``)."""
     if len(line) != len(_SR_DEBRIS) or line.startswith("LogKey:"):
         return line
-    for cut in range(len(line) - 1, 0, -1):
+    for cut in range(1, len(line)):
         if line[cut - 1] == "|" and line[cut:] == _SR_DEBRIS[cut:]:
             return line[:cut]
     return line

@@ -88,12 +88,23 @@ def _with_log(recorded: Path, mutate) -> bytes:
     return _zip(entries)
 
 
+def _line3(edit):
+    """Apply edit to line 3 of the input log (the first frame)."""
+
+    def mutate(text: str) -> str:
+        lines = text.split("\n")
+        lines[2] = edit(lines[2])
+        return "\n".join(lines)
+
+    return mutate
+
+
 def test_bad_movies(recorded: Path, cli, tmp_path: Path) -> None:
     cases = {
         "notzip.bk2": (b"hello, not a zip", ["notzip.bk2", "zip"]),
         "nolog.bk2": (_zip({"Header.txt": b"Platform GEN\n"}), ["Input Log"]),
-        "width.bk2": (_with_log(recorded, lambda t: t.replace("|..|", "|..|.", 1)), ["line 3"]),
-        "mnemonic.bk2": (_with_log(recorded, lambda t: t.replace("|..|.", "|..|Q", 1)), ["line 3", "'Q'"]),
+        "width.bk2": (_with_log(recorded, _line3(lambda x: x + ".")), ["line 3"]),
+        "mnemonic.bk2": (_with_log(recorded, _line3(lambda x: "|..|Q" + x[5:])), ["line 3", "'Q'"]),
         "othersystem.bk2": (
             _with_log(recorded, lambda t: t.replace("P1 R3|", "P1 Mode|", 1)),
             ["Mode"],
