@@ -148,7 +148,7 @@ int main(int argc, char **argv) {
   }
   capture_video = argc == 7;
   n_ports = (unsigned)atoi(argv[5]);
-  void *dl = dlopen(argv[1], RTLD_NOW | RTLD_LOCAL);
+  void *dl = dlopen(argv[1], RTLD_LAZY | RTLD_LOCAL);
   if (!dl) {
     fprintf(stderr, "c_loop: %s\n", dlerror());
     return 1;

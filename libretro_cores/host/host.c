@@ -512,7 +512,7 @@ static bool cb_environment(unsigned cmd, void *data) {
   }
   case RETRO_ENVIRONMENT_SHUTDOWN:
     h->shutdown_requested = 1;
-    log_text(h, "INFO", "the core requested shutdown", 27);
+    log_text(h, "INFO", "the core requested shutdown", strlen("the core requested shutdown"));
     return true;
   case RETRO_ENVIRONMENT_SET_SYSTEM_AV_INFO:
   case RETRO_ENVIRONMENT_SET_GEOMETRY:
@@ -862,9 +862,7 @@ RH_API int rh_memory_map_get(const rh_host *h, int i, rh_memdesc *out) {
 
 RH_API size_t rh_log_read(rh_host *h, char *out, size_t cap) {
   if (!h || !out || !cap) return 0;
-  size_t n = h->log_len < cap - 1 ? h->log_len : cap - 1;
-  const char *nl = n < h->log_len ? memrchr(h->log, '\n', n) : NULL;
-  if (nl) n = (size_t)(nl - h->log) + 1; /* whole lines, unless one line exceeds cap */
+  size_t n = h->log_len < cap - 1 ? h->log_len : cap - 1; /* callers concatenate chunks */
   memcpy(out, h->log, n);
   out[n] = '\0';
   memmove(h->log, h->log + n, h->log_len - n);
