@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from retrotool import jobs, movie as bk2, native, systems
+from retrotool import movie as bk2, native, systems
 from retrotool.emulator import Emulator
 from retrotool.record.sources import random_buttons
 from retrotool.replay import ArraySource, load_start, replay
@@ -63,7 +63,7 @@ def stable_retro_replay(movie_path: Path, frames: int) -> float:
 import time, stable_retro as retro
 m = retro.Movie({str(movie_path)!r})
 m.step()
-env = retro.make(game=m.get_game(), state=retro.State.NONE, use_restricted_actions=retro.Actions.ALL, players=m.players)
+env = retro.make(game=m.get_game(), state=retro.State.NONE, use_restricted_actions=retro.Actions.ALL, players=m.players, render_mode=None)
 env.initial_state = m.get_state()
 env.reset()
 n = 0

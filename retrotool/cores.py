@@ -11,7 +11,9 @@ retrotool itself.
 from __future__ import annotations
 
 import functools
+import importlib.resources
 import importlib.util
+import json
 import os
 import sysconfig
 from dataclasses import dataclass
@@ -32,6 +34,23 @@ class FoundCore:
     name: str
     path: Path
     origin: str  # "env", "stable-retro", "debian", "retroarch", "retrotool"
+
+
+@functools.cache
+def _quirks() -> dict[str, dict[str, object]]:
+    """libretro_cores/cores/quirks.json: per-core pinned options and why."""
+    packaged = importlib.resources.files("retrotool") / "_cores" / "quirks.json"
+    source = Path(__file__).resolve().parent.parent / "libretro_cores" / "cores" / "quirks.json"
+    path = Path(str(packaged)) if packaged.is_file() else source
+    data: dict[str, dict[str, object]] = json.loads(path.read_text(encoding="utf-8"))
+    return data
+
+
+def pinned_options(core_file: Path) -> dict[str, str]:
+    """Core options retrotool always answers for this core file (by its base name)."""
+    name = core_file.name.removesuffix(_SUFFIX).removesuffix(".so")
+    options = _quirks().get(name, {}).get("options", {})
+    return {str(k): str(v) for k, v in dict(options).items()}  # type: ignore[call-overload]
 
 
 def search_path() -> list[tuple[str, Path]]:

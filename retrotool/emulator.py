@@ -19,7 +19,7 @@ from types import TracebackType
 
 import numpy as np
 
-from retrotool import native
+from retrotool import cores, native
 from retrotool.errors import ContentError, CoreError, RetroToolError, StateError
 from retrotool.native import AvInfo
 
@@ -30,7 +30,11 @@ _loaded_cores: set[Path] = set()
 
 
 class Emulator:
-    """A core plus a game. Use as a context manager; `close()` frees both."""
+    """A core plus a game. Use as a context manager; `close()` frees both.
+
+    `options` override core options; the core's pinned options
+    (libretro_cores/cores/quirks.json) apply first.
+    """
 
     def __init__(
         self,
@@ -52,7 +56,7 @@ class Emulator:
         try:
             self._host = native.Host(self._private_copy(core_path), self._workdir, self._workdir)
             self._host.capture_stdout(True)
-            for key, value in (options or {}).items():
+            for key, value in {**cores.pinned_options(core_path), **(options or {})}.items():
                 self._host.set_option(key, value)
             self.content_sha1 = self._load(rom)
             for port in range(ports):

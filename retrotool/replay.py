@@ -21,7 +21,8 @@ from retrotool.frames import FrameBatch
 from retrotool.native import AvInfo
 from retrotool.systems import System
 
-DEFAULT_BATCH = 1024
+HEADLESS_BATCH = 4096  # frames per C call without video: amortises Python's per-call cost
+VIDEO_BATCH_BYTES = 32 << 20  # with video, a batch's frames fit in this many bytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,12 +101,14 @@ def replay(
     source: InputSource,
     sinks: Sequence[Sink],
     *,
-    batch: int = DEFAULT_BATCH,
+    batch: int | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> ReplayInfo:
     """Run every row of `source` from the emulator's current state.
 
-    Calls `progress(done, total)` after each batch. On any error every sink
+    `batch` caps the frames per C call (default: large without video, about
+    32 MiB of frames with video, so memory stays flat). Calls
+    `progress(done, total)` after each batch. On any error every sink
     is closed with that error (so it can remove partial output) and the
     error propagates.
     """
@@ -119,6 +122,10 @@ def replay(
     video = any(n.video for n in needs)
     audio = any(n.audio for n in needs)
     stops = _snapshot_rows(needs)
+    if batch is None:
+        av = emulator.av_info
+        frame_bytes = max(av.max_width * av.max_height, av.width * av.height) * 3
+        batch = max(1, VIDEO_BATCH_BYTES // frame_bytes) if video else HEADLESS_BATCH
     opened: list[Sink] = []
     try:
         for s in sinks:
