@@ -170,24 +170,29 @@ def load_state_file(path: Path) -> bytes:
 def record(
     *, system: System, core: str | Path | None, rom: Path, buttons: np.ndarray, out: Path,
     state: Path | None = None, checkpoint_every: int = DEFAULT_CHECKPOINT_EVERY,
-    options: dict[str, str] | None = None, force: bool = False,
+    options: dict[str, str] | None = None, force: bool = False, game: str | None = None,
     dialect: bk2.Dialect = "stable-retro", progress: Progress | None = None,
 ) -> RunResult:
-    """Record a scripted input sequence into a movie (with checkpoints)."""
+    """Record a scripted input sequence into a movie (with checkpoints).
+
+    `game` is the movie's GameName (stable-retro looks it up as an
+    integration name); default: the ROM's file name without extension.
+    """
+    game = game or rom.stem
     target = outputs.check_target(out, force)
     found = cores.resolve(core, system)
     start = load_state_file(state) if state is not None else None
     source: InputSource = ArraySource(buttons)
     with Emulator(found.path, rom, ports=max(source.players, 1), options=options) as emulator:
         load_start(emulator, start)
-        builder = MovieBuilder(start, rom.stem, rom.name, checkpoint_every)
+        builder = MovieBuilder(start, game, rom.name, checkpoint_every)
         t0 = time.perf_counter()
         info = replay(emulator, system, source, [builder], progress=progress)
         seconds = time.perf_counter() - t0
         movie = builder.movie(options).with_meta(core=found.name)
         bk2.write(movie, target, dialect=dialect, force=force)
         return RunResult(
-            system.name, rom.stem, found.name, found.path, source.frames, source.frames / info.av.fps,
+            system.name, game, found.name, found.path, source.frames, source.frames / info.av.fps,
             seconds, ram_hash(emulator.ram.tobytes()), screen_hash(emulator.screen()),
             len(builder.checkpoints.checkpoints),
         )

@@ -1,10 +1,16 @@
 """``Input Log.txt`` ↔ button arrays, vectorised with numpy.
 
 A long movie has a million frame lines, so lines are never handled one by one in
-the common case: the text is indexed with numpy, every line that has exactly the
-layout's shape is viewed as one ``uint8[lines, width]`` character matrix and
-decoded column by column. Only irregular lines (old BizHawk ``||`` groups, axes
-wider than ``%5d``) are first rewritten into that shape one at a time.
+the common case. Logs as both writers make them, where every frame line has the
+layout's shape and the same line ending, are decoded by :func:`decode_stream`
+while they are inflated: block by block of ``uint8[rows, line length]``
+character matrices straight into the output arrays, never holding the whole text
+(a million-frame log is 18-31 MB of text). Everything else goes to
+:func:`decode`, which indexes the whole text with numpy, views every line that
+has exactly the layout's shape as one character matrix, and first rewrites
+irregular lines (old BizHawk ``||`` groups, axes wider than ``%5d``) into that
+shape one at a time. Both share one decoder, so they agree on what a line means;
+only :func:`decode` reports malformed lines, by number.
 
 Analog axes (BizHawk GBA tilt and light sensor) are checked and then dropped: the
 libretro cores retrotool drives take no analog input for these systems.
@@ -12,7 +18,9 @@ libretro cores retrotool drives take no analog input for these systems.
 
 from __future__ import annotations
 
+import itertools
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,13 +29,17 @@ from retrotool.errors import MovieFormatError
 from retrotool.movie.layout import Column, Dialect, Layout, bizhawk_layout, parse_key_line, sr_layout
 from retrotool.systems import System
 
-__all__ = ["DecodedLog", "decode", "encode"]
+__all__ = ["DecodedLog", "EncodedLog", "decode", "decode_stream"]
 
-_DOT, _PIPE, _NL = ord("."), ord("|"), ord("\n")
+_DOT, _PIPE, _NL, _CR = ord("."), ord("|"), ord("\n"), ord("\r")
+_BOM = b"\xef\xbb\xbf"
 _AXIS_CHARS = np.frombuffer(b" -0123456789", np.uint8)
 _SR_KEY = re.compile(rb"P\d+ ")
 _NUMBER = re.compile(rb" *-?\d+")
 _GATHER_ROWS = 1 << 16
+_ENCODE_ROWS = 1 << 16  # frame lines per piece of an encoded log (about 1 MiB of text)
+_HEAD_BYTES = 1 << 16  # decode_stream needs the first frame line to start within this many bytes
+_TAIL_BYTES = 1 << 16  # ... and at most this much after the last regular one ("[/Input]", a final line)
 _Rows = np.ndarray | slice  # which output frames a block fills
 
 

@@ -18,10 +18,20 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from retrotool.errors import MovieFormatError, OutputExistsError
 
-__all__ = ["Archive", "ZipEntry", "atomic_write", "build_zip", "open_archive", "zstd_compress", "zstd_decompress"]
+__all__ = [
+    "Archive",
+    "Pieces",
+    "ZipEntry",
+    "atomic_write",
+    "build_zip",
+    "open_archive",
+    "zstd_compress",
+    "zstd_decompress",
+]
 
 MiB = 1 << 20
 MAX_ENTRIES = 4096
@@ -43,9 +53,18 @@ _ZIP_ERRORS = (
 )
 _ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 _ZSTD_PIECE = 1024  # compressed bytes per step: bounds the output of one step to ~32 MiB
+PIECE = 1 * MiB  # inflated bytes per step when an entry is read piece by piece
 _EPOCH = (1980, 1, 1, 0, 0, 0)
 # deflate level: 3 costs a third of the default 6 on a million-line log, for ~25% more bytes
 DEFLATE_LEVEL = 3
+
+
+class Pieces(Protocol):
+    """Entry data made piece by piece (a long input log), its total length known before the first piece."""
+
+    def __len__(self) -> int: ...
+
+    def __iter__(self) -> Iterator[bytes]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +72,7 @@ class ZipEntry:
     """One entry to write: stored (for zstd lumps, as BizHawk does) or deflated."""
 
     name: str
-    data: bytes
+    data: bytes | Pieces
     stored: bool = False
 
 
@@ -75,20 +94,33 @@ class Archive:
         """Entry names in archive order, duplicates removed."""
         return tuple(self._infos)
 
+    def size(self, name: str) -> int:
+        """The inflated size ``name`` declares; zipfile never yields more than that."""
+        return self._infos[name].file_size
+
     def read(self, name: str, limit: int) -> bytes:
         """The inflated bytes of ``name``, refusing more than ``limit`` bytes."""
+        return b"".join(self.pieces(name, limit))
+
+    def pieces(self, name: str, limit: int) -> Iterator[bytes]:
+        """The inflated bytes of ``name`` in pieces of at most ``PIECE`` bytes, refusing more than ``limit``.
+
+        Inflating piece by piece lets a long input log be decoded without ever holding its whole text.
+        """
         info = self._infos[name]
         where = f"{self.label}: entry {name!r}"
         if info.file_size > limit:
             raise MovieFormatError(f"{where} inflates to {info.file_size} bytes, over the {limit} byte limit")
+        total = 0
         try:
             with self._zf.open(info) as stream:
-                data = stream.read(limit + 1)
+                while piece := stream.read(PIECE):
+                    total += len(piece)
+                    if total > limit:
+                        raise MovieFormatError(f"{where} inflates to more than the {limit} byte limit")
+                    yield piece
         except _ZIP_ERRORS as exc:
             raise MovieFormatError(f"{where} is damaged: {exc}") from exc
-        if len(data) > limit:
-            raise MovieFormatError(f"{where} inflates to more than the {limit} byte limit")
-        return data
 
 
 @contextmanager
@@ -152,11 +184,21 @@ def build_zip(entries: list[ZipEntry]) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as zf:
         for entry in entries:
-            info = zipfile.ZipInfo(entry.name, date_time=_EPOCH)
-            info.compress_type = zipfile.ZIP_STORED if entry.stored else zipfile.ZIP_DEFLATED
-            info.external_attr = 0o644 << 16
-            zf.writestr(info, entry.data, compresslevel=None if entry.stored else DEFLATE_LEVEL)
+            _write_entry(zf, entry)
     return buffer.getvalue()
+
+
+def _write_entry(zf: zipfile.ZipFile, entry: ZipEntry) -> None:
+    """What ``writestr`` does, but fed piece by piece, so the bytes are the same either way."""
+    info = zipfile.ZipInfo(entry.name, date_time=_EPOCH)
+    info.compress_type = zipfile.ZIP_STORED if entry.stored else zipfile.ZIP_DEFLATED
+    info.external_attr = 0o644 << 16
+    info.file_size = len(entry.data)  # known up front, so zip64 is chosen exactly as writestr would
+    # writestr's compresslevel argument sets only this attribute (public as compress_level from 3.13 on)
+    info._compresslevel = None if entry.stored else DEFLATE_LEVEL  # type: ignore[attr-defined]
+    with zf.open(info, "w") as dest:
+        for piece in (entry.data,) if isinstance(entry.data, bytes) else entry.data:
+            dest.write(piece)
 
 
 def atomic_write(path: str | os.PathLike[str], data: bytes, *, force: bool) -> None:
