@@ -154,15 +154,17 @@ def info(movie: MovieArg) -> None:
 @app.command()
 def record(
     output: Annotated[Path, typer.Option("-o", "--output", help="Movie file to write (.bk2).", show_default=False)],
-    rom: Annotated[Path, typer.Option("--rom", help="ROM file to load.", show_default=False)],
-    system: Annotated[Optional[str], typer.Option(help="System name (Genesis, Nes, ..., Test). Default: from the ROM's extension.")] = None,
+    game: Annotated[Optional[str], typer.Option(help="Game integration (see `retrotool games`): ROM, state, GameName.")] = None,
+    rom: Annotated[Optional[Path], typer.Option(help="ROM file (instead of, or to override, --game's).")] = None,
+    system: Annotated[Optional[str], typer.Option(help="System (Genesis, Nes, ..., Test). Default: the game's, or from the ROM's extension.")] = None,
     core: CoreOpt = None,
     input: Annotated[Optional[Path], typer.Option("--input", help="Buttons from a .npy file: [frames, players, buttons] 0/1 or uint16 masks.")] = None,
     random: Annotated[bool, typer.Option("--random", help="Random buttons (reproducible with --seed).")] = False,
     seed: Annotated[int, typer.Option(help="Seed for --random.")] = 0,
     frames: Annotated[Optional[int], typer.Option(min=1, help="Number of frames (required with --random).")] = None,
     players: Annotated[int, typer.Option(min=1, max=8, help="Players for --random.")] = 1,
-    state: Annotated[Optional[Path], typer.Option(help="Start state file (raw or gzipped .state). Default: power-on.")] = None,
+    state: Annotated[Optional[str], typer.Option(help="Start state: a file (raw or gzipped), or a state name of --game. Default: the game's default state, else power-on.")] = None,
+    power_on: Annotated[bool, typer.Option("--power-on", help="Start from power-on even if the game has a default state.")] = False,
     checkpoint_every: Annotated[int, typer.Option(min=1, help="Store RAM/screen checkpoints every N frames.")] = 600,
     force: ForceOpt = False,
 ) -> None:
@@ -170,30 +172,69 @@ def record(
 
     Example: retrotool record --rom examples/testgame.tst --random --seed 1 --frames 600 -o run.bk2
     """
-    sys_ = systems.get(system) if system else _system_for_rom(rom)
+    what = jobs.content(game=game, rom=rom, system=systems.get(system) if system else None, state=state, power_on=power_on)
     if random == (input is not None):
         raise RetroToolError("give exactly one of --input FILE or --random")
     if random:
         if frames is None:
             raise RetroToolError("--random needs --frames N")
-        buttons = sources.random_buttons(sys_, frames, players, seed)
+        buttons = sources.random_buttons(what.system, frames, players, seed)
     else:
         assert input is not None
-        buttons = sources.scripted_source(sources.load_buttons(input, sys_), frames).buttons
+        buttons = sources.scripted_source(sources.load_buttons(input, what.system), frames).buttons
     with _progress("record") as progress:
         result = jobs.record(
-            system=sys_, core=core, rom=rom, buttons=buttons, out=output, state=state,
-            checkpoint_every=checkpoint_every, force=force, progress=progress,
+            system=what.system, core=core, rom=what.rom, buttons=buttons, out=output, start=what.start,
+            checkpoint_every=checkpoint_every, force=force, game=what.game, progress=progress,
         )
     _summary(result, f"recorded {output}")
 
 
-def _system_for_rom(rom: Path) -> systems.System:
-    found = systems.for_extension(rom.suffix.lstrip("."))
-    if len(found) != 1:
-        names = ", ".join(s.name for s in found) or "no system"
-        raise RetroToolError(f"cannot tell the system of {rom.name} from its extension ({names}); pass --system")
-    return found[0]
+@app.command()
+def games(
+    system: Annotated[Optional[str], typer.Option(help="Only this system (Genesis, Nes, ...).")] = None,
+    missing: Annotated[bool, typer.Option("--missing/--all", help="Also list games whose ROM is not imported.")] = True,
+) -> None:
+    """List game integrations and whether their ROM is imported.
+
+    Example: retrotool games --system Genesis
+    """
+    rows = jobs.list_games(systems.get(system) if system else None)
+    table = Table(title=f"{len(rows)} games", title_justify="left")
+    for name in ("game", "system", "ROM", "states", "from"):
+        table.add_column(name)
+    for row in rows:
+        if row.rom or missing:
+            table.add_row(row.name, row.system, "yes" if row.rom else "-", str(row.states), row.origin)
+    out.print(table)
+
+
+@app.command(name="import")
+def import_(
+    paths: Annotated[list[Path], typer.Argument(help="Files, folders or zip archives to search for ROMs.", show_default=False)],
+) -> None:
+    """Find ROMs by SHA-1 (Gym Retro's rule) and put them into their game folders.
+
+    Example: retrotool import ~/roms
+    """
+    imported = jobs.import_roms(paths, report=lambda game, name: out.print(f"imported {name} -> {game}"))
+    out.print(f"{imported} ROM(s) imported")
+
+
+@app.command(name="cores")
+def cores_(
+    system: Annotated[Optional[str], typer.Option(help="Only this system.")] = None,
+) -> None:
+    """Show, per system, which libretro core was found and where.
+
+    Example: retrotool cores
+    """
+    table = Table(title="cores", title_justify="left")
+    for name in ("system", "core", "found in", "path"):
+        table.add_column(name, overflow="fold")
+    for row in jobs.list_cores(systems.get(system) if system else None):
+        table.add_row(row.system, row.core, row.origin or "[red]not found[/red]", str(row.path or row.hint))
+    out.print(table)
 
 
 def main() -> None:

@@ -11,7 +11,6 @@ retrotool itself.
 from __future__ import annotations
 
 import functools
-import importlib.resources
 import importlib.util
 import json
 import os
@@ -19,7 +18,7 @@ import sysconfig
 from dataclasses import dataclass
 from pathlib import Path
 
-from retrotool import native
+from retrotool import native, resources
 from retrotool.errors import CoreError
 from retrotool.systems import System
 
@@ -39,9 +38,7 @@ class FoundCore:
 @functools.cache
 def _quirks() -> dict[str, dict[str, object]]:
     """libretro_cores/cores/quirks.json: per-core pinned options and why."""
-    packaged = importlib.resources.files("retrotool") / "_cores" / "quirks.json"
-    source = Path(__file__).resolve().parent.parent / "libretro_cores" / "cores" / "quirks.json"
-    path = Path(str(packaged)) if packaged.is_file() else source
+    path = resources.data_dir("_cores", "libretro_cores/cores") / "quirks.json"
     data: dict[str, dict[str, object]] = json.loads(path.read_text(encoding="utf-8"))
     return data
 
@@ -77,6 +74,27 @@ def _stable_retro_cores() -> Path | None:
     return Path(next(iter(spec.submodule_search_locations))) / "cores"
 
 
+# Where each core can come from: the `cores` extra or a Debian package.
+_DEBIAN = {
+    "fceumm": "libretro-fceumm",
+    "nestopia": "libretro-nestopia",
+    "gambatte": "libretro-gambatte",
+    "mgba": "libretro-mgba",
+    "mednafen_pce_fast": "libretro-beetle-pce-fast",
+}
+_EXTRA = {"genesis_plus_gx", "picodrive", "fceumm", "snes9x", "gambatte", "mgba", "mednafen_pce_fast", "stella"}
+
+
+def install_hint(name: str) -> str:
+    """How a user gets this core."""
+    ways = []
+    if name in _EXTRA:
+        ways.append("pip install 'retrotool[cores]'")
+    if name in _DEBIAN:
+        ways.append(f"apt-get install {_DEBIAN[name]}")
+    return " or ".join(ways) or "put <name>_libretro.so in a folder of RETROTOOL_CORE_PATH"
+
+
 def find(name: str) -> FoundCore:
     """Locate a core by base name, or raise CoreError listing where we looked."""
     if name == TEST_CORE:
@@ -87,10 +105,7 @@ def find(name: str) -> FoundCore:
         looked.append(str(folder))
         if candidate.is_file():
             return FoundCore(name, candidate, origin)
-    raise CoreError(
-        f"core {name} not found (looked in {', '.join(looked)}); "
-        "install one with `pip install 'retrotool[cores]'` or set RETROTOOL_CORE_PATH"
-    )
+    raise CoreError(f"core {name} not found (looked in {', '.join(looked)}); install it: {install_hint(name)}")
 
 
 def for_system(system: System) -> FoundCore:
@@ -100,10 +115,8 @@ def for_system(system: System) -> FoundCore:
             return find(name)
         except CoreError:
             continue
-    raise CoreError(
-        f"no core for {system.name} is installed (tried {', '.join(system.cores)}); "
-        "install one with `pip install 'retrotool[cores]'` or pass --core PATH"
-    )
+    hints = "; ".join(f"{n}: {install_hint(n)}" for n in system.cores)
+    raise CoreError(f"no core for {system.name} is installed ({hints}), or pass --core PATH")
 
 
 def resolve(core: str | os.PathLike[str] | None, system: System) -> FoundCore:

@@ -12,6 +12,7 @@ import hashlib
 import logging
 import os
 import shutil
+import sys
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -22,6 +23,8 @@ import numpy as np
 from retrotool import cores, native
 from retrotool.errors import ContentError, CoreError, RetroToolError, StateError
 from retrotool.native import AvInfo
+from retrotool.systems import System
+from retrotool.variables import AddressSpace, Block
 
 log = logging.getLogger(__name__)
 
@@ -200,6 +203,22 @@ class Emulator:
         if view is None:
             raise CoreError(f"core {self.core_name} exposes no system RAM")
         return view
+
+    def address_space(self, system: System) -> AddressSpace:
+        """The system's address space as data.json addresses see it (zero-copy views).
+
+        Like Gym Retro: the core's memory map when it declares one, else
+        system RAM placed at the system's RAM base.
+        """
+        blocks = [
+            Block(d.start, d.view)
+            for d in self.host.memory_map()
+            if d.view is not None and not d.flags & native.MEMDESC_CONST
+        ]
+        if not blocks:
+            swap = system.ram.byte_swap and sys.byteorder == "little"
+            blocks = [Block(system.ram.rambase or 0, self.ram, swap16=swap)]
+        return AddressSpace(blocks)
 
     def screen(self) -> np.ndarray:
         """The last picture as uint8 [h, w, 3]."""

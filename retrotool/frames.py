@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from retrotool.variables import AddressSpace
+
 
 @dataclass(frozen=True, slots=True)
 class FrameBatch:
@@ -17,8 +19,9 @@ class FrameBatch:
 
     `video` holds every frame's picture when a sink asked for video (frames
     of one batch always share a size). `audio` is the stream produced while
-    these frames ran. `ram`/`screen` are snapshots taken after the *last*
-    frame of the batch, present only when a sink asked for that frame.
+    these frames ran. `ram`/`screen` (and `space`, when a sink evaluates RAM
+    variables) are snapshots taken after the *last* frame of the batch,
+    present only when a sink asked for that frame.
     """
 
     start: int
@@ -28,6 +31,7 @@ class FrameBatch:
     audio: np.ndarray | None = None  # int16 [samples, 2]
     ram: bytes | None = None
     screen: np.ndarray | None = None  # uint8 [h, w, 3]
+    space: AddressSpace | None = None  # the game's address space, copied, for RAM variables
 
     @property
     def n(self) -> int:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from retrotool import cores, movie as bk2, outputs, systems
+from retrotool import cores, games, movie as bk2, outputs, systems
 from retrotool.emulator import Emulator
 from retrotool.errors import ContentError, MovieFormatError, RetroToolError, StateError
 from retrotool.movie import Movie
@@ -53,21 +53,38 @@ class RunResult:
 # -- opening a movie's emulator ----------------------------------------------
 
 
-def find_rom(movie: Movie, movie_path: Path | None, rom: Path | None) -> Path:
-    """The ROM given, or the one the movie names, found beside the movie file."""
-    expected = movie.meta.get("content_sha1")
+def integration(movie: Movie) -> games.Game | None:
+    """The game integration the movie's GameName names, if installed."""
+    name = movie.header_value("GameName")
+    if not name or name == "?":
+        return None
+    try:
+        return games.find(name)
+    except ContentError:
+        return None
+
+
+def find_rom(movie: Movie, movie_path: Path | None, rom: Path | None, game: games.Game | None) -> Path:
+    """The ROM given, else the one named beside the movie, else the integration's."""
+    expected = {str(movie.meta["content_sha1"])} if movie.meta.get("content_sha1") else set()
     if rom is None:
         name = movie.meta.get("rom_name")
-        if not name or movie_path is None or not (movie_path.parent / str(name)).is_file():
-            hint = f" (SHA-1 {expected})" if expected else ""
-            raise ContentError(f"this {movie.system} movie needs its ROM{hint}: pass --rom PATH")
-        rom = movie_path.parent / str(name)
+        beside = movie_path.parent / str(name) if name and movie_path is not None else None
+        if beside is not None and beside.is_file():
+            rom = beside
+        elif game is not None:
+            rom = game.rom()
+            if rom is None:
+                raise ContentError(f"the ROM of {game.name} is not imported; run `retrotool import DIR` on your ROMs")
+            expected = expected or set(game.shas)
+        else:
+            raise ContentError(f"this {movie.system} movie needs its ROM: pass --rom PATH")
     if not rom.is_file():
         raise ContentError(f"ROM not found: {rom}")
-    if expected:
-        actual = hashlib.sha1(rom.read_bytes()).hexdigest()
-        if actual != expected:
-            raise ContentError(f"wrong ROM {rom}: the movie was made with SHA-1 {expected}, this is {actual}")
+    data = rom.read_bytes()
+    actual = hashlib.sha1(data).hexdigest()
+    if expected and not expected & {actual, games.rom_sha1(data, rom.name)}:
+        raise ContentError(f"wrong ROM {rom}: the movie expects SHA-1 {' or '.join(sorted(expected))}, this is {actual}")
     return rom
 
 
@@ -84,7 +101,7 @@ def open_emulator(
             raise
         log.warning("the movie was made with core %s, which is not installed; trying another", wanted)
         found = cores.for_system(system)
-    rom_path = find_rom(movie, movie_path, rom)
+    rom_path = find_rom(movie, movie_path, rom, integration(movie))
     options = {str(k): str(v) for k, v in movie.meta.get("options", {}).items()}
     emulator = Emulator(found.path, rom_path, ports=max(movie.players, 1), options=options)
     recorded = movie.meta.get("core")
@@ -135,7 +152,9 @@ def playback(
     movie = bk2.read(path)
     sinks: list[Sink] = []
     if trace is not None:
-        sinks.append(TraceSink(trace, every_n=trace_every, force=force))
+        game = integration(movie)
+        evaluator = game.evaluator() if game is not None else None
+        sinks.append(TraceSink(trace, every_n=trace_every, force=force, evaluator=evaluator))
     return _run(movie, path, core, rom, sinks, progress)
 
 
@@ -169,11 +188,11 @@ def load_state_file(path: Path) -> bytes:
 
 def record(
     *, system: System, core: str | Path | None, rom: Path, buttons: np.ndarray, out: Path,
-    state: Path | None = None, checkpoint_every: int = DEFAULT_CHECKPOINT_EVERY,
+    start: bytes | None = None, checkpoint_every: int = DEFAULT_CHECKPOINT_EVERY,
     options: dict[str, str] | None = None, force: bool = False, game: str | None = None,
     dialect: bk2.Dialect = "stable-retro", progress: Progress | None = None,
 ) -> RunResult:
-    """Record a scripted input sequence into a movie (with checkpoints).
+    """Record a scripted input sequence from `start` (None: power-on) into a movie.
 
     `game` is the movie's GameName (stable-retro looks it up as an
     integration name); default: the ROM's file name without extension.
@@ -181,7 +200,6 @@ def record(
     game = game or rom.stem
     target = outputs.check_target(out, force)
     found = cores.resolve(core, system)
-    start = load_state_file(state) if state is not None else None
     source: InputSource = ArraySource(buttons)
     with Emulator(found.path, rom, ports=max(source.players, 1), options=options) as emulator:
         load_start(emulator, start)
@@ -199,6 +217,48 @@ def record(
 
 
 @dataclass(frozen=True, slots=True)
+class Content:
+    """What a recording runs: system, ROM, start state and the movie's GameName."""
+
+    system: System
+    rom: Path
+    start: bytes | None
+    game: str
+
+
+def content(
+    *, game: str | None = None, rom: Path | None = None, system: System | None = None,
+    state: str | None = None, power_on: bool = False,
+) -> Content:
+    """Resolve --game / --rom / --system / --state / --power-on into what to run.
+
+    With a game, the ROM and (unless --power-on) its default state come from
+    the integration; --state is a state file, or a state name of the game.
+    """
+    if state is not None and power_on:
+        raise RetroToolError("give --state or --power-on, not both")
+    state_file = Path(state) if state is not None and Path(state).is_file() else None
+    if game is not None:
+        g = games.find(game)
+        rom = rom or g.rom()
+        if rom is None:
+            raise ContentError(f"the ROM of {g.name} is not imported; run `retrotool import DIR` on your ROMs")
+        start = None if power_on else load_state_file(state_file) if state_file else g.state(state)
+        return Content(g.system, rom, start, g.name)
+    if rom is None:
+        raise RetroToolError("give --game NAME or --rom PATH")
+    if state is not None and state_file is None:
+        raise StateError(f"state file not found: {state}")
+    if system is None:
+        found = systems.for_extension(rom.suffix.lstrip("."))
+        if len(found) != 1:
+            names = ", ".join(s.name for s in found) or "no system"
+            raise RetroToolError(f"cannot tell the system of {rom.name} from its extension ({names}); pass --system")
+        system = found[0]
+    return Content(system, rom, load_state_file(state_file) if state_file else None, rom.stem)
+
+
+@dataclass(frozen=True, slots=True)
 class MovieSummary:
     """What `retrotool info` shows about a movie."""
 
@@ -213,3 +273,51 @@ def summarize(path: Path) -> MovieSummary:
     system = systems.get(movie.system)
     presses = movie.buttons.sum(axis=0, dtype=np.int64)
     return MovieSummary(path, movie, presses, system.buttons)
+
+
+@dataclass(frozen=True, slots=True)
+class GameRow:
+    name: str
+    system: str
+    rom: bool
+    states: int
+    origin: str
+
+
+def list_games(system: System | None = None) -> list[GameRow]:
+    """Every integration with whether its ROM is imported (fast: no JSON is parsed)."""
+    return [
+        GameRow(g.name, g.system.name, g.rom() is not None, len(g.states()), g.origin)
+        for g in games.all_games(system)
+    ]
+
+
+def import_roms(paths: list[Path], report: Callable[[str, str], None] | None = None) -> int:
+    """Import every ROM under paths that an integration lists; returns how many."""
+    for p in paths:
+        if not p.exists():
+            raise ContentError(f"{p} does not exist")
+    done = games.import_roms(paths, None if report is None else lambda game, name: report(game.name, name))
+    return len(done)
+
+
+@dataclass(frozen=True, slots=True)
+class CoreRow:
+    system: str
+    core: str
+    origin: str | None
+    path: Path | None
+    hint: str
+
+
+def list_cores(system: System | None = None) -> list[CoreRow]:
+    """For each system (and each core it can use), where the core was found."""
+    rows = []
+    for s in [system] if system else [systems.get(n) for n in systems.names()]:
+        for name in s.cores:
+            try:
+                found = cores.find(name)
+                rows.append(CoreRow(s.name, name, found.origin, found.path, ""))
+            except RetroToolError:
+                rows.append(CoreRow(s.name, name, None, None, cores.install_hint(name)))
+    return rows

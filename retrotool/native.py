@@ -138,17 +138,23 @@ class AvInfo:
     pixel_format: int
 
 
-@dataclass(frozen=True, slots=True)
+MEMDESC_CONST = 1 << 0
+
+
+@dataclass(frozen=True, slots=True, eq=False)
 class MemoryDescriptor:
-    """One region of the core's memory map (SET_MEMORY_MAPS)."""
+    """One region of the core's memory map (SET_MEMORY_MAPS).
+
+    `view` is a zero-copy uint8 view of the region's bytes (None when the
+    core gave no pointer), valid while the game is loaded.
+    """
 
     flags: int
     start: int
     select: int
     disconnect: int
     length: int
-    offset: int
-    has_pointer: bool
+    view: np.ndarray | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -320,7 +326,11 @@ class Host:
         d = _RhMemdesc()
         for i in range(self._lib.rh_memory_map_count(self.handle)):
             if self._lib.rh_memory_map_get(self.handle, i, ctypes.byref(d)) == RH_OK:
-                out.append(MemoryDescriptor(d.flags, d.start, d.select, d.disconnect, d.len, d.offset, bool(d.ptr)))
+                view = None
+                if d.ptr and d.len:
+                    base = ctypes.cast(d.ptr + d.offset, _c_uint8_p)
+                    view = np.ctypeslib.as_array(base, shape=(d.len,))
+                out.append(MemoryDescriptor(d.flags, d.start, d.select, d.disconnect, d.len, view))
         return out
 
     def read_log(self) -> str:

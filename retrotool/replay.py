@@ -32,6 +32,7 @@ class Needs:
     video: bool = False
     audio: bool = False
     snapshots: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
+    space: bool = False  # snapshots also carry the game's address space
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +122,7 @@ def replay(
     needs = [s.needs(source.frames) for s in sinks]
     video = any(n.video for n in needs)
     audio = any(n.audio for n in needs)
+    space = any(n.space for n in needs)
     stops = _snapshot_rows(needs)
     if batch is None:
         av = emulator.av_info
@@ -131,7 +133,7 @@ def replay(
         for s in sinks:
             s.open(info)
             opened.append(s)
-        _loop(emulator, system, source, sinks, stops, video, audio, batch, progress)
+        _loop(emulator, system, source, sinks, stops, (video, audio, space), batch, progress)
     except BaseException as e:
         for s in opened:
             s.close(e)
@@ -152,11 +154,11 @@ def _loop(
     source: InputSource,
     sinks: Sequence[Sink],
     stops: np.ndarray,
-    video: bool,
-    audio: bool,
+    wants: tuple[bool, bool, bool],
     batch: int,
     progress: Callable[[int, int], None] | None,
 ) -> None:
+    video, audio, space = wants
     total = source.frames
     row = 0
     while row < total:
@@ -180,6 +182,7 @@ def _loop(
                 audio=sound if last_segment else None,
                 ram=emulator.ram.tobytes() if snap and last_segment else None,
                 screen=_screen(emulator, frames) if snap and last_segment else None,
+                space=emulator.address_space(system).snapshot() if snap and space and last_segment else None,
             )
             for s in sinks:
                 s.consume(batch_value)

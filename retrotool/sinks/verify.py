@@ -21,6 +21,7 @@ from retrotool.errors import DesyncError, RetroToolError
 from retrotool.frames import FrameBatch
 from retrotool.movie import Checkpoint
 from retrotool.replay import Needs, ReplayInfo
+from retrotool.variables import Evaluator
 
 
 def ram_hash(ram: bytes) -> str:
@@ -40,16 +41,29 @@ def every(n: int, frames: int) -> np.ndarray:
 
 
 class TraceSink:
-    """Writes one JSON line {"frame", "ram", "screen"} per traced row."""
+    """Writes one JSON line {"frame", "ram", "screen"} per traced row.
 
-    def __init__(self, path: str | Path, *, every_n: int = 1, force: bool = False) -> None:
+    With a game integration (`evaluator`) each line also has "reward" (summed
+    over the rows since the previous line), "done" and "info" (the RAM
+    variables); rewards need every row's RAM, so every row is snapshotted.
+    """
+
+    def __init__(
+        self, path: str | Path, *, every_n: int = 1, force: bool = False, evaluator: Evaluator | None = None
+    ) -> None:
         self.target = outputs.check_target(path, force)
         self.every_n = every_n
+        self.evaluator = evaluator
+        self._rows = np.empty(0, np.int64)
+        self._reward = 0.0
         self._tmp: Path | None = None
         self._file: IO[str] | None = None
 
     def needs(self, frames: int) -> Needs:
-        return Needs(snapshots=every(self.every_n, frames))
+        self._rows = every(self.every_n, frames)
+        if self.evaluator is None:
+            return Needs(snapshots=self._rows)
+        return Needs(snapshots=np.arange(frames, dtype=np.int64), space=True)
 
     def open(self, info: ReplayInfo) -> None:
         self._tmp = outputs.temp_name(self.target)
@@ -58,8 +72,17 @@ class TraceSink:
     def consume(self, batch: FrameBatch) -> None:
         if batch.ram is None or batch.screen is None or self._file is None:
             return
-        row = {"frame": batch.last, "ram": ram_hash(batch.ram), "screen": screen_hash(batch.screen)}
+        row: dict[str, object] = {"frame": batch.last}
+        if self.evaluator is not None and batch.space is not None:
+            info, reward, done = self.evaluator.step(batch.space)
+            self._reward += reward
+            row.update(reward=self._reward, done=done, info=info)
+        idx = int(np.searchsorted(self._rows, batch.last))
+        if idx == self._rows.size or self._rows[idx] != batch.last:
+            return
+        row.update(ram=ram_hash(batch.ram), screen=screen_hash(batch.screen))
         self._file.write(json.dumps(row) + "\n")
+        self._reward = 0.0
 
     def close(self, error: BaseException | None) -> None:
         if self._file is None or self._tmp is None:

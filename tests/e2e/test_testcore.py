@@ -138,7 +138,7 @@ def test_movie_from_a_state(tmp_path: Path, testcore: Path, rom: Path, buttons) 
     with Emulator(testcore, rom) as emu:
         emu.run(systems.get("Test").masks(buttons(77)), video=False)
         (tmp_path / "start.state").write_bytes(emu.get_state())
-    movie_path = _record(tmp_path, rom, buttons(300, seed=5), state=tmp_path / "start.state")
+    movie_path = _record(tmp_path, rom, buttons(300, seed=5), start=(tmp_path / "start.state").read_bytes())
     movie = bk2.read(movie_path)
     assert movie.state is not None and len(movie.state) == 2056
     jobs.verify(movie_path)

@@ -1,0 +1,1 @@
+RTSTretrotool test game - a tiny deterministic ROM for the testcore.
