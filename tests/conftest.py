@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -56,6 +57,22 @@ def _run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess
 def buttons():
     """buttons(frames, players=1, seed=0): reproducible random Test-system input."""
     return _random_buttons
+
+
+def _python_json(code: str, *args: str):
+    proc = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture
+def python_json():
+    """python_json(code, *args): run code in a fresh interpreter; its last stdout line, as JSON.
+
+    Real-core tests run stable-retro this way: it loads the same core files,
+    and cores keep globals, so it must not share our process.
+    """
+    return _python_json
 
 
 @pytest.fixture

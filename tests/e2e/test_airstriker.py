@@ -99,36 +99,27 @@ print(json.dumps(hashes))
 """
 
 
-def _python(code: str, *args: str) -> list[str]:
-    import subprocess
-    import sys
-
-    proc = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    return json.loads(proc.stdout.strip().splitlines()[-1])
-
-
 def _trace(movie: Path, rom: Path, tmp_path: Path) -> list[str]:
     trace = tmp_path / f"{movie.stem}.jsonl"
     jobs.playback(movie, rom=rom, trace=trace)
     return [json.loads(line)["ram"] for line in trace.read_text().splitlines()]
 
 
-def test_stable_retro_movie_replays_here_identically(tmp_path: Path, airstriker) -> None:
+def test_stable_retro_movie_replays_here_identically(tmp_path: Path, airstriker, python_json) -> None:
     """Row k here = after stable-retro's reset frame (k=0) and its k-th env.step."""
     _, rom, _ = airstriker
-    sr_hashes = _python(SR_RECORD, str(tmp_path), "600")
+    sr_hashes = python_json(SR_RECORD, str(tmp_path), "600")
     (recorded,) = tmp_path.glob("*.bk2")
     movie = bk2.read(recorded)
     assert movie.frames == 601 and movie.state is not None
     assert _trace(recorded, rom, tmp_path) == sr_hashes
 
 
-def test_movie_made_here_replays_in_stable_retro(tmp_path: Path, airstriker) -> None:
+def test_movie_made_here_replays_in_stable_retro(tmp_path: Path, airstriker, python_json) -> None:
     core, rom, state = airstriker
     buttons = random_buttons(systems.get("Genesis"), 600, 1, seed=9)
     buttons[0] = 0  # stable-retro spends row 0 on its reset frame, without input
     out = tmp_path / "here.bk2"
     jobs.record(system=systems.get("Genesis"), core=str(core), rom=rom, buttons=buttons, out=out,
                 start=jobs.load_state_file(state), game="Airstriker-Genesis-v0")
-    assert _python(SR_PLAY, str(out)) == _trace(out, rom, tmp_path)
+    assert python_json(SR_PLAY, str(out)) == _trace(out, rom, tmp_path)
