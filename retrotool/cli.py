@@ -92,7 +92,10 @@ def _summary(result: jobs.RunResult, title: str) -> None:
 
 @app.command()
 def playback(
-    movie: MovieArg,
+    movies: Annotated[
+        list[str],
+        typer.Argument(help="Movie(s): .bk2 files, folders of them, or glob patterns.", show_default=False),
+    ],
     core: CoreOpt = None,
     rom: RomOpt = None,
     trace: Annotated[
@@ -100,17 +103,45 @@ def playback(
         typer.Option(help='Write JSON lines {"frame": k, "ram": sha256, "screen": sha256} after each input row k.'),
     ] = None,
     trace_every: Annotated[int, typer.Option(min=1, help="Trace only every N-th row (and the last).")] = 1,
+    isolate: Annotated[bool, typer.Option("--isolate", help="Replay each movie in its own process, so a crashing core ends only that movie (default with several movies).")] = False,
     force: ForceOpt = False,
 ) -> None:
-    """Replay a movie headless and print a summary.
+    """Replay movies headless and print a summary.
 
     Example: retrotool playback examples/testgame.bk2 --trace trace.jsonl
     """
-    with _progress("replay") as progress:
-        result = jobs.playback(movie, core=core, rom=rom, trace=trace, trace_every=trace_every, force=force, progress=progress)
-    _summary(result, f"replayed {movie}")
+    paths = jobs.expand_movies(movies)
+    if len(paths) > 1:
+        if trace is not None:
+            raise RetroToolError("--trace takes a single movie")
+        _playback_many(paths, core, rom)
+        return
+    if isolate:
+        result = jobs.playback_isolated(paths[0], core=core, rom=rom, trace=trace, trace_every=trace_every, force=force)
+    else:
+        with _progress("replay") as progress:
+            result = jobs.playback(paths[0], core=core, rom=rom, trace=trace, trace_every=trace_every, force=force, progress=progress)
+    _summary(result, f"replayed {paths[0]}")
     if trace is not None:
         out.print(f"trace written to {trace}")
+
+
+def _playback_many(paths: list[Path], core: str | None, rom: Path | None) -> None:
+    """One child process per movie; failures are reported and the rest go on."""
+    table = Table(title=f"{len(paths)} movies", title_justify="left")
+    for name in ("movie", "frames", "fps", "final RAM sha256 / error"):
+        table.add_column(name, overflow="fold")
+    failed = 0
+    for path in paths:
+        try:
+            r = jobs.playback_isolated(path, core=core, rom=rom)
+            table.add_row(str(path), str(r.frames), f"{r.fps:,.0f}", r.ram_sha256)
+        except RetroToolError as e:
+            failed += 1
+            table.add_row(str(path), "-", "-", f"[red]{e}[/red]")
+    out.print(table)
+    if failed:
+        raise RetroToolError(f"{failed} of {len(paths)} movies failed")
 
 
 @app.command()

@@ -6,19 +6,24 @@ as a plain function returning a result value, so it is usable from Python.
 
 from __future__ import annotations
 
+import ctypes
+import glob
 import gzip
 import hashlib
+import multiprocessing
+import signal
 import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from multiprocessing.shared_memory import SharedMemory
 from pathlib import Path
 
 import numpy as np
 
 from retrotool import cores, games, movie as bk2, outputs, systems
 from retrotool.emulator import Emulator
-from retrotool.errors import ContentError, MovieFormatError, RetroToolError, StateError
+from retrotool.errors import ContentError, CoreError, MovieFormatError, RetroToolError, StateError
 from retrotool.movie import Movie
 from retrotool.record.builder import DEFAULT_CHECKPOINT_EVERY, RAM_ENTRY, MovieBuilder
 from retrotool.replay import ArraySource, InputSource, Sink, load_start, replay
@@ -127,9 +132,12 @@ def _game_name(movie: Movie) -> str:
 def _run(
     movie: Movie, movie_path: Path | None, core: str | Path | None, rom: Path | None,
     sinks: list[Sink], progress: Progress | None, checkpoints: int = 0,
+    frame_counter: ctypes.c_uint64 | None = None,
 ) -> RunResult:
     emulator, system, found = open_emulator(movie, movie_path, core, rom)
     with emulator:
+        if frame_counter is not None:
+            emulator.host.count_frames_into(frame_counter)
         t0 = time.perf_counter()
         info = replay(emulator, system, ArraySource(movie.buttons), sinks, progress=progress)
         seconds = time.perf_counter() - t0
@@ -146,16 +154,20 @@ def _run(
 def playback(
     path: Path, *, core: str | Path | None = None, rom: Path | None = None,
     trace: Path | None = None, trace_every: int = 1, force: bool = False,
-    progress: Progress | None = None,
+    progress: Progress | None = None, frame_counter: ctypes.c_uint64 | None = None,
 ) -> RunResult:
-    """Replay a movie headless; optionally write a per-row hash trace."""
+    """Replay a movie headless; optionally write a per-row hash trace.
+
+    `frame_counter`, when given, is incremented by C after every frame, so a
+    parent process can tell where a crashing core stopped.
+    """
     movie = bk2.read(path)
     sinks: list[Sink] = []
     if trace is not None:
         game = integration(movie)
         evaluator = game.evaluator() if game is not None else None
         sinks.append(TraceSink(trace, every_n=trace_every, force=force, evaluator=evaluator))
-    return _run(movie, path, core, rom, sinks, progress)
+    return _run(movie, path, core, rom, sinks, progress, frame_counter=frame_counter)
 
 
 def verify(
@@ -321,3 +333,70 @@ def list_cores(system: System | None = None) -> list[CoreRow]:
             except RetroToolError:
                 rows.append(CoreRow(s.name, name, None, None, cores.install_hint(name)))
     return rows
+
+
+# -- many movies, and surviving crashing cores ----------------------------------
+
+
+def expand_movies(items: list[str]) -> list[Path]:
+    """Movie files from files, folders (their *.bk2, recursively) and glob patterns."""
+    out: list[Path] = []
+    for item in items:
+        path = Path(item)
+        if path.is_dir():
+            found = sorted(path.rglob("*.bk2"))
+        elif path.exists():
+            found = [path]
+        else:
+            found = sorted(Path(p) for p in glob.glob(item, recursive=True))
+        if not found:
+            raise ContentError(f"no movie matches {item}")
+        out.extend(found)
+    return out
+
+
+def _isolated_child(conn, counter_name: str, path: Path, kwargs: dict) -> None:  # type: ignore[no-untyped-def]
+    shm = SharedMemory(counter_name)
+    counter = ctypes.c_uint64.from_buffer(shm.buf)
+    try:
+        conn.send(("ok", playback(path, frame_counter=counter, **kwargs)))
+    except RetroToolError as e:
+        conn.send(("error", f"{type(e).__name__}:{e}"))
+    finally:
+        del counter
+        shm.close()
+
+
+def playback_isolated(path: Path, **kwargs: object) -> RunResult:
+    """`playback` in a fresh child process: a core that crashes kills only the child.
+
+    The child's C host counts finished frames into shared memory, so a crash
+    is reported with the frame it happened in.
+    """
+    shm = SharedMemory(create=True, size=8)
+    try:
+        shm.buf[:8] = bytes(8)
+        ctx = multiprocessing.get_context("spawn")
+        parent, child = ctx.Pipe(duplex=False)
+        proc = ctx.Process(target=_isolated_child, args=(child, shm.name, path, kwargs), daemon=True)
+        proc.start()
+        child.close()
+        try:
+            message = parent.recv()
+        except EOFError:
+            message = None
+        proc.join()
+        frames = int.from_bytes(bytes(shm.buf[:8]), "little")
+    finally:
+        shm.close()
+        shm.unlink()
+    if message is None:
+        code = proc.exitcode or 0
+        how = signal.Signals(-code).name if code < 0 else f"exit code {code}"
+        raise CoreError(f"{path}: the core crashed ({how}) in frame {frames} (0-based row of the input log)")
+    kind, value = message
+    if kind == "ok":
+        return value  # type: ignore[no-any-return]
+    name, _, text = str(value).partition(":")
+    error = next((c for c in RetroToolError.__subclasses__() if c.__name__ == name), RetroToolError)
+    raise error(text)

@@ -83,6 +83,7 @@ _SIGNATURES: dict[str, tuple[object, list[object]]] = {
         ctypes.c_long,
         [_P, ctypes.c_size_t, _c_uint16_p, ctypes.c_uint, _c_uint8_p, ctypes.c_size_t, _c_uint16_p, ctypes.c_int],
     ),
+    "rh_set_frame_counter": (ctypes.c_int, [_P, ctypes.c_void_p]),
     "rh_audio": (_c_int16_p, [_P, _c_size_p]),
     "rh_screen": (ctypes.c_long, [_P, _c_uint8_p, ctypes.c_size_t, ctypes.POINTER(ctypes.c_uint), ctypes.POINTER(ctypes.c_uint)]),
     "rh_serialize_size": (ctypes.c_size_t, [_P]),
@@ -279,6 +280,12 @@ class Host:
             int(audio),
         )
         self._check(status, CoreError, "run")
+
+    def count_frames_into(self, counter: ctypes.c_uint64 | None) -> None:
+        """Have C count finished frames into `counter` (e.g. in shared memory)."""
+        self._counter = counter  # C keeps the address: keep the object alive
+        ptr = ctypes.addressof(counter) if counter is not None else None
+        self._check(self._lib.rh_set_frame_counter(self.handle, ptr), CoreError, "frame counter")
 
     def audio(self) -> np.ndarray:
         """A copy of the last batch's audio as int16 [samples, 2]."""

@@ -115,6 +115,8 @@ struct rh_host {
   size_t fr_pitch;
   int fr_pending; /* fr_data not yet copied into pic */
 
+  volatile uint64_t *frame_counter; /* optional: finished frames, for crash reports */
+
   int want_audio, audio_oom;
   int16_t *audio;
   size_t audio_len, audio_cap;
@@ -1043,6 +1045,7 @@ static void run_frames(rh_host *h, size_t n, const uint16_t *buttons, unsigned p
     h->frame_i = f, h->presented = 0, h->last_frame = f + 1 == n;
     h->pad = buttons ? buttons + f * ports : NULL;
     h->api.run();
+    if (h->frame_counter) *h->frame_counter += 1;
     if (!h->run_err && !h->presented && h->vout) h->run_err = video_dupe(h, f);
     if (h->run_err) return;
     if (dims) dims[2 * f] = (uint16_t)h->cur_w, dims[2 * f + 1] = (uint16_t)h->cur_h;
@@ -1071,6 +1074,12 @@ RH_API long rh_run(rh_host *h, size_t n, const uint16_t *buttons, unsigned ports
     retain_raw(h);
   if (h->audio_oom) return fail(h, RH_ENOMEM, "out of memory collecting audio");
   return (long)n;
+}
+
+RH_API int rh_set_frame_counter(rh_host *h, volatile uint64_t *counter) {
+  if (!h) return RH_EINVAL;
+  h->frame_counter = counter;
+  return RH_OK;
 }
 
 RH_API long rh_screen(rh_host *h, uint8_t *out, size_t cap, unsigned *width, unsigned *height) {

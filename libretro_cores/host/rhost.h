@@ -145,6 +145,13 @@ RH_API int rh_reset(rh_host *h);
 RH_API long rh_run(rh_host *h, size_t n, const uint16_t *buttons, unsigned ports,
                    uint8_t *video_out, size_t frame_bytes, uint16_t *dims_out, int want_audio);
 
+/*
+ * Count finished frames into *counter (incremented after every retro_run),
+ * or stop counting with NULL. Point it at memory shared with a parent
+ * process to learn at which frame a core crashed the process.
+ */
+RH_API int rh_set_frame_counter(rh_host *h, volatile uint64_t *counter);
+
 /* Audio collected by the last rh_run (int16 count, i.e. 2 per stereo frame). */
 RH_API const int16_t *rh_audio(const rh_host *h, size_t *n_samples);
 

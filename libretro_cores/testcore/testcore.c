@@ -15,8 +15,10 @@
  *  - the picture and the audio of a frame are pure functions of the RAM
  *    (plus the configured pixel format).
  */
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "retro_abi.h"
@@ -100,6 +102,7 @@ struct tc_globals {
   /* Configuration (core options), not game state. */
   enum retro_pixel_format pixfmt;
   unsigned hard;
+  uint32_t crash_at; /* debug: crash when starting this frame (0 = never) */
 
   /* Fixed for the loaded game. */
   uint32_t rom_seed;
@@ -235,6 +238,11 @@ static const char *get_option(const char *key) {
 /* Reads both options. The pixel format is only applied when apply_pixfmt
  * (at load): libretro forbids changing it once the game runs. */
 static void read_options(bool apply_pixfmt) {
+  /* Undeclared on purpose: a frontend sets it only to test how it survives
+   * a core that crashes in the middle of a movie. */
+  const char *crash = get_option("testcore_crash_at");
+  g.crash_at = crash ? (uint32_t)strtoul(crash, NULL, 10) : 0;
+
   const char *v = get_option(OPT_DIFF);
   if (!v || !strcmp(v, "normal")) {
     g.hard = 0;
@@ -596,6 +604,7 @@ TC_EXPORT void retro_run(void) {
   uint16_t m0, m1;
   read_input(&m0, &m1);
   uint32_t f = rd32(g.ram + RAM_FRAME);
+  if (g.crash_at && f == g.crash_at) raise(SIGSEGV);
   step_state(m0, m1);
   run_audio();
 

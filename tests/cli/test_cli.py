@@ -142,3 +142,18 @@ def test_input_file(tmp_path: Path, rom: Path, cli) -> None:
 def test_example_movie_plays_and_verifies(cli) -> None:
     root = Path(__file__).resolve().parents[2]
     assert cli("verify", str(root / "examples" / "testgame.bk2")).returncode == 0
+
+
+def test_a_crashing_core_ends_only_its_movie(recorded: Path, cli, tmp_path: Path) -> None:
+    from retrotool import movie as bk2
+
+    movie = bk2.read(recorded)
+    # testcore_crash_at: the test core's debug switch, raises SIGSEGV at that frame
+    bk2.write(movie.with_meta(options={"testcore_crash_at": "123"}), tmp_path / "crash.bk2")
+    proc = cli("playback", "crash.bk2", "m.bk2", cwd=tmp_path)
+    assert proc.returncode == 1
+    assert "crashed (SIGSEGV) in frame 123" in proc.stdout
+    assert "300" in proc.stdout  # the other movie was replayed in full
+    assert "1 of 2 movies failed" in proc.stderr
+    single = cli("playback", "crash.bk2", "--isolate", cwd=tmp_path)
+    _assert_user_error(single, "frame 123")
