@@ -138,7 +138,8 @@ def _playback_many(paths: list[Path], core: str | None, rom: Path | None) -> Non
             table.add_row(str(path), str(r.frames), f"{r.fps:,.0f}", r.ram_sha256)
         except RetroToolError as e:
             failed += 1
-            table.add_row(str(path), "-", "-", f"[red]{e}[/red]")
+            table.add_row(str(path), "-", "-", "[red]failed[/red]")
+            err.print(f"[red]error:[/red] {e}", highlight=False, soft_wrap=True)
     out.print(table)
     if failed:
         raise RetroToolError(f"{failed} of {len(paths)} movies failed")

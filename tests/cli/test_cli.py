@@ -152,7 +152,7 @@ def test_a_crashing_core_ends_only_its_movie(recorded: Path, cli, tmp_path: Path
     bk2.write(movie.with_meta(options={"testcore_crash_at": "123"}), tmp_path / "crash.bk2")
     proc = cli("playback", "crash.bk2", "m.bk2", cwd=tmp_path)
     assert proc.returncode == 1
-    assert "crashed (SIGSEGV) in frame 123" in proc.stdout
+    assert "crashed (SIGSEGV) in frame 123" in proc.stderr
     assert "300" in proc.stdout  # the other movie was replayed in full
     assert "1 of 2 movies failed" in proc.stderr
     single = cli("playback", "crash.bk2", "--isolate", cwd=tmp_path)
