@@ -16,12 +16,14 @@ from typing import Annotated, Optional
 import typer
 from rich.console import Console
 from rich.logging import RichHandler
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from retrotool import __version__, jobs, systems
+from retrotool import __version__, jobs, render, systems
 from retrotool.errors import RetroToolError
 from retrotool.record import sources
+from retrotool.sinks.video import VideoSettings
 
 app = typer.Typer(
     help="Record, replay and check libretro gameplay movies (.bk2, stable-retro and BizHawk dialects).",
@@ -105,12 +107,36 @@ def playback(
     trace_every: Annotated[int, typer.Option(min=1, help="Trace only every N-th row (and the last).")] = 1,
     isolate: Annotated[bool, typer.Option("--isolate", help="Replay each movie in its own process, so a crashing core ends only that movie (default with several movies).")] = False,
     force: ForceOpt = False,
+    mp4: Annotated[Optional[Path], typer.Option("--mp4", help="Render an MP4 (H.264 + AAC) to this file; a folder with several movies.", rich_help_panel="Rendering")] = None,
+    gif: Annotated[Optional[Path], typer.Option("--gif", help="Render a GIF (short clips; every 2nd frame) to this file or folder.", rich_help_panel="Rendering")] = None,
+    png_dir: Annotated[Optional[Path], typer.Option("--png-dir", help="Write frames as PNGs (named by row) and audio.wav into this folder.", rich_help_panel="Rendering")] = None,
+    view: Annotated[bool, typer.Option("--view", help="Watch in a window at real speed with sound (pip install 'retrotool\\[view]').", rich_help_panel="Rendering")] = False,
+    scale: Annotated[int, typer.Option(min=1, help="Enlarge by N (nearest neighbour).", rich_help_panel="Rendering")] = 1,
+    crop: Annotated[Optional[str], typer.Option(help="Keep only X,Y,W,H of the native picture (before --scale).", rich_help_panel="Rendering")] = None,
+    start: Annotated[int, typer.Option(min=0, help="First row to render (the replay still runs from row 0).", rich_help_panel="Rendering")] = 0,
+    end: Annotated[Optional[int], typer.Option(min=1, help="Render rows before END. Default: to the last.", rich_help_panel="Rendering")] = None,
+    no_audio: Annotated[bool, typer.Option("--no-audio", help="Leave the sound out.", rich_help_panel="Rendering")] = False,
+    crf: Annotated[int, typer.Option(min=0, max=51, help="H.264 quality (lower is better and larger).", rich_help_panel="Rendering")] = 18,
+    lossless: Annotated[bool, typer.Option("--lossless", help="Lossless RGB H.264 in the MP4 (decodes to the exact frames).", rich_help_panel="Rendering")] = False,
+    overlay: Annotated[Optional[list[render.Overlay]], typer.Option(help="Draw on the video: held buttons, or the game's RAM variables (repeatable).", rich_help_panel="Rendering")] = None,
+    workers: Annotated[int, typer.Option("--jobs", "-j", min=1, help="Movies rendered at once, each in its own process.", rich_help_panel="Rendering")] = 1,
 ) -> None:
-    """Replay movies headless and print a summary.
+    """Replay movies headless and print a summary, or render them to video.
 
     Example: retrotool playback examples/testgame.bk2 --trace trace.jsonl
+
+    Example: retrotool playback examples/testgame.bk2 --mp4 testgame.mp4 --scale 3 --overlay buttons
     """
     paths = jobs.expand_movies(movies)
+    targets = render.Targets(mp4=mp4, gif=gif, png_dir=png_dir, view=view)
+    if targets.any():
+        overlays = set(overlay or ())
+        settings = VideoSettings(
+            scale=scale, crop=_crop(crop), start=start, end=end, audio=not no_audio, crf=crf, lossless=lossless,
+            buttons=render.Overlay.BUTTONS in overlays, show_info=render.Overlay.INFO in overlays,
+        )
+        _render(paths, targets, settings, core=core, rom=rom, trace=trace, trace_every=trace_every, force=force, workers=workers)
+        return
     if len(paths) > 1:
         if trace is not None:
             raise RetroToolError("--trace takes a single movie")
@@ -124,6 +150,53 @@ def playback(
     _summary(result, f"replayed {paths[0]}")
     if trace is not None:
         out.print(f"trace written to {trace}")
+
+
+def _crop(value: str | None) -> tuple[int, int, int, int] | None:
+    if value is None:
+        return None
+    parts = value.split(",")
+    if len(parts) != 4 or not all(p.strip().isdigit() for p in parts):
+        raise RetroToolError(f"--crop takes X,Y,W,H (four whole numbers), not {value!r}")
+    x, y, w, h = (int(p) for p in parts)
+    return x, y, w, h
+
+
+def _render(
+    paths: list[Path], targets: render.Targets, settings: VideoSettings, *, core: str | None, rom: Path | None,
+    trace: Path | None, trace_every: int, force: bool, workers: int,
+) -> None:
+    """One movie: render here with a progress bar. Several: a process each, then a table."""
+    if len(paths) == 1:
+        with _progress("render") as progress:
+            result = render.render(
+                paths[0], targets, settings, core=core, rom=rom, trace=trace, trace_every=trace_every,
+                force=force, progress=progress,
+            )
+        _summary(result.run, f"rendered {paths[0]}")
+        size = f", {result.size[0]}x{result.size[1]}" if result.size else ""
+        for path in result.outputs:
+            out.print(f"wrote {path} ({result.frames} frames{size})")
+        return
+    if trace is not None:
+        raise RetroToolError("--trace takes a single movie")
+    with _progress("movies") as progress:
+        outcomes = render.render_many(
+            paths, targets, settings, workers=workers, core=core, rom=rom, force=force, progress=progress
+        )
+    table = Table(title=f"{len(paths)} movies", title_justify="left")
+    for name in ("movie", "frames", "fps", "outputs / error"):
+        table.add_column(name, overflow="fold")
+    for o in outcomes:
+        if o.result is None:
+            table.add_row(str(o.movie), "-", "-", f"[red]{escape(o.error or '')}[/red]")
+        else:
+            files = ", ".join(str(p) for p in o.result.outputs)
+            table.add_row(str(o.movie), str(o.result.frames), f"{o.result.run.fps:,.0f}", files)
+    out.print(table)
+    failed = sum(o.error is not None for o in outcomes)
+    if failed:
+        raise RetroToolError(f"{failed} of {len(paths)} movies failed")
 
 
 def _playback_many(paths: list[Path], core: str | None, rom: Path | None) -> None:
@@ -274,7 +347,7 @@ def main() -> None:
     try:
         app(standalone_mode=False)
     except RetroToolError as e:
-        err.print(f"[red]error:[/red] {e}", highlight=False, markup=True, soft_wrap=True)
+        err.print(f"[red]error:[/red] {escape(str(e))}", highlight=False, markup=True, soft_wrap=True)
         sys.exit(1)
     except typer.Abort:
         err.print("aborted")

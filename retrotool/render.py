@@ -1,0 +1,197 @@
+"""Rendering movies: one movie to MP4 / GIF / PNGs / a window, or many in a process pool.
+
+A render is an ordinary replay (jobs' loop) with video sinks attached: the
+emulator runs every row from the movie's start and the sinks keep the
+requested range. Many movies render in a pool of fresh processes, one movie
+per process (cores keep global state); a failing movie is reported in its
+outcome and the others go on.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from retrotool import jobs, movie as bk2
+from retrotool.errors import RetroToolError
+from retrotool.replay import Sink
+from retrotool.sinks.overlay import InfoReader
+from retrotool.sinks.verify import TraceSink
+from retrotool.sinks.video import Kind, VideoSettings, VideoSink
+
+Progress = Callable[[int, int], None]
+
+
+class Overlay(StrEnum):
+    """What `--overlay` can draw."""
+
+    BUTTONS = "buttons"
+    INFO = "info"
+
+
+@dataclass(frozen=True, slots=True)
+class Targets:
+    """Where a render goes; any combination (None = not wanted)."""
+
+    mp4: Path | None = None
+    gif: Path | None = None
+    png_dir: Path | None = None
+    view: bool = False
+
+    def files(self) -> list[tuple[Kind, Path]]:
+        wanted: list[tuple[Kind, Path | None]] = [("mp4", self.mp4), ("gif", self.gif), ("png", self.png_dir)]
+        return [(kind, path) for kind, path in wanted if path is not None]
+
+    def any(self) -> bool:
+        return bool(self.files()) or self.view
+
+
+@dataclass(frozen=True, slots=True)
+class RenderResult:
+    """What a render wrote: the replay's result plus the outputs."""
+
+    run: jobs.RunResult
+    outputs: tuple[Path, ...]
+    frames: int  # rows encoded (the --start/--end range)
+    size: tuple[int, int] | None  # output width x height, after scaling
+    audio_samples: int  # stereo sample frames written (at the core's rate)
+
+
+@dataclass(frozen=True, slots=True)
+class RenderOutcome:
+    """One movie of a batch render: a result, or the error that stopped it."""
+
+    movie: Path
+    result: RenderResult | None
+    error: str | None
+
+
+def render(
+    movie_path: Path, targets: Targets, settings: VideoSettings = VideoSettings(), *,
+    info: InfoReader | None = None, core: str | Path | None = None, rom: Path | None = None,
+    trace: Path | None = None, trace_every: int = 1, force: bool = False, progress: Progress | None = None,
+) -> RenderResult:
+    """Replay one movie into the wanted outputs.
+
+    `info` is the hook for `settings.show_info`: it maps the game's system
+    RAM to the variables to draw (an integration's data.json reader).
+    """
+    if not targets.any():
+        raise RetroToolError("nothing to render: give --mp4, --gif, --png-dir or --view")
+    targets = _into_folders(movie_path, targets)
+    movie = bk2.read(movie_path)
+    settings.check(movie.frames)
+    if settings.show_info and info is None:
+        raise RetroToolError(
+            f"--overlay info needs the RAM variables of {movie.header_value('GameName') or movie_path.name}, "
+            "but no integration (data.json) is known for it; drop --overlay info or add the integration"
+        )
+    videos = [VideoSink(path, kind, settings, info=info, force=force) for kind, path in targets.files()]
+    sinks: list[Sink] = list(videos)
+    if trace is not None:
+        sinks.append(TraceSink(trace, every_n=trace_every, force=force))
+    if targets.view:
+        from retrotool.sinks.window import WindowSink
+
+        title = f"retrotool - {movie_path.name}"
+        sinks.append(WindowSink(max(settings.scale, 2), title, settings.start, settings.end))
+    run = jobs._run(movie, movie_path, core, rom, sinks, progress)
+    first = videos[0] if videos else None
+    return RenderResult(
+        run, tuple(v.target for v in videos), first.frames_written if first else 0,
+        first.size if first else None, first.samples_written if first else 0,
+    )
+
+
+def per_movie(movie: Path, targets: Targets) -> Targets:
+    """The targets of one movie of a batch: `<folder>/<movie name>.mp4`, .gif, `<folder>/<movie name>/`."""
+    return Targets(
+        mp4=targets.mp4 / f"{movie.stem}.mp4" if targets.mp4 else None,
+        gif=targets.gif / f"{movie.stem}.gif" if targets.gif else None,
+        png_dir=targets.png_dir / movie.stem if targets.png_dir else None,
+    )
+
+
+def render_many(
+    movies: Sequence[Path], folders: Targets, settings: VideoSettings = VideoSettings(), *,
+    workers: int = 1, info: InfoReader | None = None, core: str | Path | None = None,
+    rom: Path | None = None, force: bool = False, progress: Progress | None = None,
+) -> list[RenderOutcome]:
+    """Render each movie into `folders` (see per_movie), each in a fresh process, `workers` at once.
+
+    Every movie gets a single-use process pool of its own, so a core that
+    crashes its process fails only that movie. Returns one outcome per
+    movie, in the given order; `progress(done, total)` counts finished
+    movies. `info` must be picklable (it travels to the workers).
+    """
+    if folders.view:
+        raise RetroToolError("--view shows one movie at a time; give a single movie")
+    if not folders.files():
+        raise RetroToolError("nothing to render: give --mp4, --gif or --png-dir (a folder for many movies)")
+    if workers < 1:
+        raise RetroToolError(f"--jobs must be at least 1, not {workers}")
+    _check_names(movies)
+    _make_folders(folders)
+    kwargs = {"info": info, "core": core, "rom": rom, "force": force}
+    outcomes: dict[Path, RenderOutcome] = {}
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="render") as pool:
+        futures = {pool.submit(_in_child, m, per_movie(m, folders), settings, kwargs): m for m in movies}
+        try:
+            for done, future in enumerate(as_completed(futures), 1):
+                outcomes[futures[future]] = future.result()
+                if progress is not None:
+                    progress(done, len(movies))
+        except BaseException:
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+    return [outcomes[m] for m in movies]
+
+
+def _in_child(movie: Path, targets: Targets, settings: VideoSettings, kwargs: dict[str, Any]) -> RenderOutcome:
+    """Render one movie in a fresh process; any failure becomes the outcome's error."""
+    method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context(method)) as child:
+        future = child.submit(render, movie, targets, settings, **kwargs)
+        try:
+            return RenderOutcome(movie, future.result(), None)
+        except BrokenProcessPool:
+            return RenderOutcome(movie, None, f"{movie}: the render process died (the core crashed?)")
+        except RetroToolError as e:
+            return RenderOutcome(movie, None, str(e))
+        except Exception as e:  # a bug, but it must not stop the other movies
+            return RenderOutcome(movie, None, f"{type(e).__name__}: {e}")
+
+
+def _into_folders(movie: Path, targets: Targets) -> Targets:
+    """An --mp4 or --gif that is an existing folder gets the movie's name inside it."""
+    named = per_movie(movie, targets)
+    return Targets(
+        mp4=named.mp4 if targets.mp4 is not None and targets.mp4.is_dir() else targets.mp4,
+        gif=named.gif if targets.gif is not None and targets.gif.is_dir() else targets.gif,
+        png_dir=targets.png_dir, view=targets.view,
+    )
+
+
+def _check_names(movies: Sequence[Path]) -> None:
+    """Two movies with one name would write the same output files."""
+    seen: dict[str, Path] = {}
+    for m in movies:
+        other = seen.setdefault(m.stem, m)
+        if other is not m:
+            what = f"{m} is given twice" if other == m else f"{other} and {m} would render to the same file names"
+            raise RetroToolError(f"{what}; render them separately or rename one")
+
+
+def _make_folders(folders: Targets) -> None:
+    for _, folder in folders.files():
+        try:
+            os.makedirs(folder, exist_ok=True)
+        except OSError as e:
+            raise RetroToolError(f"cannot create output folder {folder}: {e.strerror}") from None

@@ -1,0 +1,363 @@
+"""Rendering a replay to MP4 (H.264 + AAC), a GIF or a folder of PNGs.
+
+Two streams, one mux. Frames go as raw RGB24 through a pipe to an ffmpeg
+process that encodes while the emulator runs the next batch in C; the
+core's int16 stereo goes into a WAV file (stdlib `wave`) in a work folder
+beside the output. When the replay ends, one more ffmpeg call copies the
+video and encodes the audio into the final MP4. No sockets, no sleeps, and
+memory stays flat: frames stream, audio goes to disk.
+
+Timing uses the core's exact rates: the frame rate goes to ffmpeg as a
+rational (59922743/1000000, not 59.92) and becomes the MP4 track's time
+scale, so every frame lasts exactly 1/fps; the audio keeps the core's exact
+sample count, so the two streams stay in sync for any length of movie.
+
+Everything is written in the work folder and moved into place only when
+complete; an error or Ctrl-C kills ffmpeg and removes the folder.
+"""
+
+from __future__ import annotations
+
+import shutil
+import wave
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+from retrotool import outputs
+from retrotool.errors import RetroToolError
+from retrotool.frames import FrameBatch
+from retrotool.replay import Needs, ReplayInfo
+from retrotool.sinks import ffmpeg
+from retrotool.sinks.overlay import ButtonsOverlay, InfoOverlay, InfoReader
+
+Kind = Literal["mp4", "gif", "png"]
+AAC_RATES = (96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000)
+PNG_PATTERN = "%08d.png"  # frame files are named by movie row
+AUDIO_WAV = "audio.wav"
+
+
+@dataclass(frozen=True, slots=True)
+class VideoSettings:
+    """How to render (plain values, so it crosses process boundaries).
+
+    `crop` is (x, y, w, h) in native pixels, applied before `scale`; rows
+    start .. end-1 are kept (the replay still runs from row 0).
+    """
+
+    scale: int = 1
+    crop: tuple[int, int, int, int] | None = None
+    start: int = 0
+    end: int | None = None
+    audio: bool = True
+    crf: int = 18
+    lossless: bool = False
+    buttons: bool = False  # draw the held buttons
+    show_info: bool = False  # draw the game's RAM variables (needs an InfoReader)
+    info_every: int = 1  # rows between RAM reads for the info overlay
+
+    def check(self, frames: int) -> int:
+        """Validate against a movie of `frames` rows; returns the end row."""
+        end = frames if self.end is None else self.end
+        if self.scale < 1:
+            raise RetroToolError(f"--scale must be at least 1, not {self.scale}")
+        if not 0 <= self.crf <= 51:
+            raise RetroToolError(f"--crf must be between 0 and 51 (x264's range), not {self.crf}")
+        if self.crop is not None and (self.crop[0] < 0 or self.crop[1] < 0 or min(self.crop[2:]) < 1):
+            raise RetroToolError(f"--crop {','.join(map(str, self.crop))}: x and y must be >= 0, w and h >= 1")
+        if not 0 <= self.start < end <= frames:
+            raise RetroToolError(
+                f"frame range --start {self.start} --end {end} is empty or outside the movie's "
+                f"{frames} frames (rows 0..{frames - 1})"
+            )
+        if self.info_every < 1:
+            raise RetroToolError(f"info_every must be at least 1, not {self.info_every}")
+        return end
+
+
+@dataclass(frozen=True, slots=True)
+class _Format:
+    """ffmpeg's part of one output kind: codec/container arguments and extra filters."""
+
+    output: tuple[str, ...]
+    filters: str
+    audio: Literal["mux", "wav", "none"]
+    file: str
+
+
+# Option sets per output kind; {crf}, {start} and {half} are filled in.
+_FORMATS: dict[str, _Format] = {
+    # yuv420p plays everywhere but needs even sides: pad with a black row/column
+    "mp4": _Format(
+        ("-c:v", "libx264", "-preset", "veryfast", "-crf", "{crf}", "-pix_fmt", "yuv420p", "-movflags", "+faststart"),
+        "pad=ceil(iw/2)*2:ceil(ih/2)*2", "mux", "video.mp4",
+    ),
+    # x264's RGB mode at qp 0 decodes to the exact RGB frames
+    "lossless": _Format(
+        ("-c:v", "libx264rgb", "-preset", "veryfast", "-qp", "0", "-pix_fmt", "rgb24", "-movflags", "+faststart"),
+        "", "mux", "video.mp4",
+    ),
+    # browsers show at most ~50 GIF frames a second: keep every second frame;
+    # one palette per frame (exact for games with <= 256 colours on screen), streamed
+    "gif": _Format(
+        ("-f", "gif"),
+        "fps={half},split[a][b];[a]palettegen=stats_mode=single:reserve_transparent=0[p];"
+        "[b][p]paletteuse=new=1:dither=none", "none", "video.gif",
+    ),
+    "png": _Format(("-c:v", "png", "-f", "image2", "-start_number", "{start}"), "", "wav", f"frames/{PNG_PATTERN}"),
+}
+
+
+def rational(rate: float) -> Fraction:
+    """The core's rate as a fraction exact to ~1e-12 (ffmpeg itself would keep 4 digits)."""
+    return Fraction(rate).limit_denominator(1_000_000)
+
+
+def wav_rate(rate: float) -> tuple[int, int, float | None]:
+    """(integer WAV rate, sample repeat, tempo fix) that plays `rate` Hz audio in real time.
+
+    WAV rates are integers. A rate like 32040.5 Hz is stored exactly by
+    repeating each sample (64081 Hz); any other fraction is stored at the
+    nearest integer and sped up by `tempo` in the mux.
+    """
+    for repeat in (1, 2, 4):
+        scaled = rate * repeat
+        if abs(scaled - round(scaled)) < 1e-6:
+            return round(scaled), repeat, None
+    return round(rate), 1, rate / round(rate)
+
+
+def fit(frames: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Nearest-neighbour resize to (height, width): for cores that change resolution mid-movie."""
+    rows = np.arange(height) * frames.shape[1] // height
+    cols = np.arange(width) * frames.shape[2] // width
+    return frames[:, rows][:, :, cols]
+
+
+class VideoSink:
+    """Writes the rows `settings.start .. end-1` of a replay as one video output.
+
+    `kind` is "mp4" (H.264 + AAC, or lossless RGB with `settings.lossless`),
+    "gif", or "png" (a folder of frames named by row, plus audio.wav).
+    """
+
+    def __init__(
+        self, target: str | Path, kind: Kind, settings: VideoSettings, *,
+        info: InfoReader | None = None, force: bool = False,
+    ) -> None:
+        if settings.show_info and info is None:
+            raise RetroToolError("the info overlay needs a reader of the game's RAM variables (an integration)")
+        self.target = outputs.check_target(target, force)
+        if kind == "png" and self.target.exists() and not is_frames_folder(self.target):
+            raise RetroToolError(f"{self.target} is not a folder of frames from retrotool; remove it or pick another --png-dir")
+        if kind != "png" and self.target.is_dir():
+            raise RetroToolError(f"{self.target} is a folder; give a file name for the {kind} output")
+        self.kind = kind
+        self.settings = settings
+        self.format = _FORMATS["lossless" if kind == "mp4" and settings.lossless else kind]
+        self.frames_written = 0
+        self.samples_written = 0
+        self.size: tuple[int, int] | None = None  # output (width, height) once known
+        self._end = 0
+        self._work: Path | None = None
+        self._encoder: ffmpeg.Ffmpeg | None = None
+        self._wav: wave.Wave_write | None = None
+        self._repeat = 1
+        self._tempo: float | None = None
+        self._native: tuple[int, int] | None = None  # (h, w) of the first frame
+        self._buttons: ButtonsOverlay | None = None
+        self._info = InfoOverlay(info) if settings.show_info and info is not None else None
+        self._replay: ReplayInfo | None = None
+
+    # -- Sink protocol -------------------------------------------------------
+    def needs(self, frames: int) -> Needs:
+        """Video, audio, and batch cuts at the range's ends so audio splits on frame edges."""
+        s = self.settings
+        self._end = s.check(frames)
+        rows = [self._end - 1] + ([s.start - 1] if s.start > 0 else [])
+        if self._info is not None:
+            rows += range(s.start, self._end, s.info_every)
+        audio = s.audio and self.format.audio != "none"
+        return Needs(video=True, audio=audio, snapshots=np.unique(np.array(rows, np.int64)))
+
+    def open(self, info: ReplayInfo) -> None:
+        self._replay = info
+        self._work = outputs.temp_name(self.target)
+        try:
+            self._work.mkdir()
+            if self.kind == "png":
+                (self._work / "frames").mkdir()
+            if self.settings.audio and self.format.audio != "none":
+                self._open_wav(info.av.sample_rate)
+        except OSError as e:
+            self.close(e)
+            raise RetroToolError(f"cannot write {self.target}: {e.strerror} (in folder {self.target.parent})") from None
+
+    def consume(self, batch: FrameBatch) -> None:
+        s = self.settings
+        inside = s.start <= batch.last < self._end
+        if self._info is not None and batch.ram is not None and inside:
+            self._info.update(batch.ram)
+        lo, hi = max(s.start - batch.start, 0), min(self._end - batch.start, batch.n)
+        if batch.video is not None and lo < hi:
+            frames = self._prepare(batch.video[lo:hi], batch.buttons[lo:hi])
+            self._encoder_for(frames).write(memoryview(frames).cast("B"))
+            self.frames_written += frames.shape[0]
+        if self._wav is not None and batch.audio is not None and inside:
+            self._write_audio(batch.audio)
+
+    def close(self, error: BaseException | None) -> None:
+        """Finish and move the output into place, or (after an error) discard everything."""
+        try:
+            if error is None:
+                self._finish()
+        except BaseException:
+            if self._encoder is not None:
+                self._encoder.kill()
+            raise
+        finally:
+            if error is not None and self._encoder is not None:
+                self._encoder.kill()
+            self._close_wav()
+            if self._work is not None:
+                shutil.rmtree(self._work, ignore_errors=True)
+                self._work = None
+
+    # -- frames --------------------------------------------------------------
+    def _prepare(self, frames: np.ndarray, buttons: np.ndarray) -> np.ndarray:
+        """Same size as the first frame, cropped, overlays drawn, C-contiguous."""
+        if self._native is None:
+            self._native = (int(frames.shape[1]), int(frames.shape[2]))
+            self._check_crop(*self._native)
+        if frames.shape[1:3] != self._native:
+            frames = fit(frames, *self._native)
+        if self.settings.crop is not None:
+            x, y, w, h = self.settings.crop
+            frames = frames[:, y : y + h, x : x + w]
+        if self.settings.buttons or self._info is not None:
+            frames = frames.copy()  # never draw into the batch other sinks see
+            if self.settings.buttons:
+                self._buttons_overlay(frames).draw(frames, buttons)
+            if self._info is not None:
+                self._info.draw(frames)
+        return np.ascontiguousarray(frames)
+
+    def _check_crop(self, height: int, width: int) -> None:
+        crop = self.settings.crop
+        if crop is not None and (crop[0] + crop[2] > width or crop[1] + crop[3] > height):
+            raise RetroToolError(
+                f"--crop {','.join(map(str, crop))} does not fit the {width}x{height} picture "
+                "(x + w and y + h must stay inside it)"
+            )
+
+    def _buttons_overlay(self, frames: np.ndarray) -> ButtonsOverlay:
+        if self._buttons is None:
+            assert self._replay is not None, "open() comes before consume()"
+            system, players = self._replay.system, self._replay.players
+            self._buttons = ButtonsOverlay(system.buttons, players, int(frames.shape[2]), int(frames.shape[1]))
+        return self._buttons
+
+    def _encoder_for(self, frames: np.ndarray) -> ffmpeg.Ffmpeg:
+        """The encoder, started at the first frame (only then is the picture's size known)."""
+        if self._encoder is not None:
+            return self._encoder
+        assert self._replay is not None and self._work is not None, "open() comes before consume()"
+        height, width = int(frames.shape[1]), int(frames.shape[2])
+        s = self.settings
+        fps = rational(self._replay.av.fps)
+        filters = [f"scale=iw*{s.scale}:ih*{s.scale}:flags=neighbor"] if s.scale > 1 else []
+        if self.format.filters:
+            filters.append(self.format.filters.format(half=fps / 2))
+        output = [arg.format(crf=s.crf, start=s.start) for arg in self.format.output]
+        args = [
+            "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width}x{height}", "-framerate", str(fps),
+            "-i", "pipe:0", *(["-vf", ",".join(filters)] if filters else []), *output,
+            *(_timescale(fps) if self.kind == "mp4" else []), str(self._work / self.format.file),
+        ]
+        even = 2 if "pad=" in self.format.filters else 1
+        self.size = (-(-width * s.scale // even) * even, -(-height * s.scale // even) * even)
+        self._encoder = ffmpeg.Ffmpeg(args, feed=True)
+        return self._encoder
+
+    # -- audio ---------------------------------------------------------------
+    def _wav_path(self) -> Path:
+        assert self._work is not None, "open() comes before the audio"
+        return self._work / ("frames" if self.kind == "png" else "") / AUDIO_WAV
+
+    def _open_wav(self, rate: float) -> None:
+        hz, self._repeat, self._tempo = wav_rate(rate)
+        self._wav_hz = hz
+        wav = wave.open(str(self._wav_path()), "wb")
+        wav.setnchannels(2)
+        wav.setsampwidth(2)
+        wav.setframerate(hz)
+        self._wav = wav
+
+    def _write_audio(self, audio: np.ndarray) -> None:
+        assert self._wav is not None
+        data = np.ascontiguousarray(audio, dtype="<i2")
+        if self._repeat > 1:
+            data = np.repeat(data, self._repeat, axis=0)
+        try:
+            self._wav.writeframesraw(data)
+        except OSError as e:
+            raise RetroToolError(f"cannot write the audio of {self.target}: {e.strerror}") from None
+        self.samples_written += int(audio.shape[0])
+
+    def _close_wav(self) -> None:
+        wav, self._wav = self._wav, None
+        if wav is None:
+            return
+        try:
+            wav.close()
+        except OSError as e:
+            raise RetroToolError(f"cannot write the audio of {self.target}: {e.strerror}") from None
+
+    # -- finishing -----------------------------------------------------------
+    def _finish(self) -> None:
+        if self._encoder is None or self._work is None or self._replay is None:
+            raise RetroToolError(f"no frames reached {self.target}: the replay produced no video")
+        self._encoder.finish()
+        self._close_wav()
+        try:
+            if self.kind == "png":
+                _replace_folder(self._work / "frames", self.target)
+                return
+            final = self._work / self.format.file
+            if self.format.audio == "mux" and self.samples_written:
+                final = self._mux(final, rational(self._replay.av.fps))
+            outputs.commit(final, self.target)
+        except OSError as e:
+            raise RetroToolError(f"cannot write {self.target}: {e.strerror}") from None
+
+    def _mux(self, video: Path, fps: Fraction) -> Path:
+        """Copy the video stream and encode the WAV as AAC into one MP4."""
+        assert self._work is not None
+        out = self._work / "final.mp4"
+        tempo = ["-af", f"atempo={self._tempo:.12f}"] if self._tempo is not None else []
+        rate = [] if self._wav_hz in AAC_RATES else ["-ar", "48000"]
+        args = [
+            "-i", str(video), "-i", str(self._wav_path()), "-map", "0:v", "-map", "1:a", "-c:v", "copy",
+            *tempo, "-c:a", "aac", "-b:a", "192k", *rate, *_timescale(fps), "-movflags", "+faststart", str(out),
+        ]
+        ffmpeg.run(args)
+        return out
+
+
+def _timescale(fps: Fraction) -> list[str]:
+    """MP4 time scale = the rate's numerator, so each frame lasts exactly `denominator` ticks."""
+    return ["-video_track_timescale", str(fps.numerator)] if fps.numerator < 2**31 else []
+
+
+def is_frames_folder(path: Path) -> bool:
+    """True for a folder that holds only what a png render writes (safe to replace with --force)."""
+    return path.is_dir() and all(p.suffix == ".png" or p.name == AUDIO_WAV for p in path.iterdir())
+
+
+def _replace_folder(frames: Path, target: Path) -> None:
+    if target.exists():
+        shutil.rmtree(target)
+    frames.rename(target)

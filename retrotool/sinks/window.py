@@ -1,0 +1,123 @@
+"""Watching a replay in a window at the game's own speed, with its sound.
+
+Uses pygame-ce (the optional extra `view`), imported only when a window
+is opened. Frames are shown on a clock that runs at the core's exact frame
+rate; each batch's audio is queued on one mixer channel as the batch's first
+frame appears, so sound and picture start together and play back to back.
+Closing the window or pressing Esc or Q stops the replay like Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+
+from retrotool.errors import RetroToolError
+from retrotool.frames import FrameBatch
+from retrotool.replay import Needs, ReplayInfo
+
+log = logging.getLogger(__name__)
+
+RESYNC_SECONDS = 0.25  # further behind the clock than this: restart it rather than rush
+
+
+def _pygame() -> ModuleType:
+    try:
+        import pygame
+    except ImportError:
+        raise RetroToolError("--view needs pygame-ce, which is not installed: pip install 'retrotool[view]'") from None
+    return pygame
+
+
+class WindowSink:
+    """Shows rows start .. end-1, scaled by `scale` (nearest neighbour), in real time.
+
+    Rows before `start` run as fast as the emulator can; so do rows after
+    `end` (None: the movie's end), with the window already closed.
+    """
+
+    def __init__(self, scale: int = 2, title: str = "retrotool", start: int = 0, end: int | None = None) -> None:
+        self.pg = _pygame()
+        self.scale = scale
+        self.title = title
+        self.start, self.end = start, end
+        self.shown = 0
+        self._fps = 60.0
+        self._start = 0.0
+        self._screen: Any = None
+        self._channel: Any = None
+
+    def needs(self, frames: int) -> Needs:
+        """Batches cut at the range's ends, so each batch's audio is wholly inside or outside it."""
+        self.end = frames if self.end is None else min(self.end, frames)
+        cuts = [r for r in (self.start - 1, self.end - 1) if 0 <= r < frames]
+        return Needs(video=True, audio=True, snapshots=np.unique(np.array(cuts, np.int64)))
+
+    def open(self, info: ReplayInfo) -> None:
+        pg = self.pg
+        self._fps = info.av.fps
+        pg.display.init()
+        pg.display.set_caption(self.title)
+        try:
+            pg.mixer.init(frequency=round(info.av.sample_rate), size=-16, channels=2, buffer=1024)
+            self._channel = pg.mixer.Channel(0)
+        except pg.error as e:
+            log.warning("no sound in the window: %s", e)
+        self.shown = 0
+
+    def consume(self, batch: FrameBatch) -> None:
+        end = self.end if self.end is not None else batch.last + 1  # needs() sets it
+        lo, hi = max(self.start - batch.start, 0), min(end - batch.start, batch.n)
+        if batch.video is None or lo >= hi:
+            return
+        if batch.audio is not None and self._channel is not None and batch.audio.size:
+            self._queue(batch.audio)
+        for frame in batch.video[lo:hi]:
+            self._show(frame)
+        if batch.start + hi == end:
+            self.close(None)
+
+    def close(self, error: BaseException | None) -> None:
+        """Close the window (at the range's end, or when the replay ends or fails)."""
+        if self._channel is not None:
+            self.pg.mixer.quit()
+            self._channel = None
+        self.pg.display.quit()
+        self._screen = None
+
+    def _queue(self, audio: np.ndarray) -> None:
+        sound = self.pg.mixer.Sound(buffer=np.ascontiguousarray(audio, dtype="<i2").tobytes())
+        if self._channel.get_busy():
+            self._channel.queue(sound)
+        else:
+            self._channel.play(sound)
+
+    def _show(self, frame: np.ndarray) -> None:
+        pg = self.pg
+        for event in pg.event.get():
+            if event.type == pg.QUIT or (event.type == pg.KEYDOWN and event.key in (pg.K_ESCAPE, pg.K_q)):
+                raise KeyboardInterrupt
+        h, w = frame.shape[:2]
+        size = (w * self.scale, h * self.scale)
+        if self._screen is None or self._screen.get_size() != size:
+            self._screen = pg.display.set_mode(size)
+        picture = pg.image.frombuffer(np.ascontiguousarray(frame).tobytes(), (w, h), "RGB")
+        self._screen.blit(pg.transform.scale(picture, size), (0, 0))
+        pg.display.flip()
+        if self.shown == 0:
+            self._start = time.perf_counter()  # the clock starts with the first frame shown
+        self.shown += 1
+        self._pace()
+
+    def _pace(self) -> None:
+        """Wait for the next frame's time on the clock; restart the clock when far behind."""
+        due = self._start + self.shown / self._fps
+        now = time.perf_counter()
+        if due > now:
+            time.sleep(due - now)
+        elif now - due > RESYNC_SECONDS:
+            self._start = now - self.shown / self._fps

@@ -1,0 +1,278 @@
+"""Rendering real replays: decoded MP4s have the movie's frames, duration and sound.
+
+The test core is silent while START of port 0 is held, so a movie that holds
+START for rows 100..179 must decode to silence there and to sound elsewhere.
+The Airstriker tier (stable-retro's genesis_plus_gx) checks a real core.
+"""
+
+from __future__ import annotations
+
+import gzip
+import importlib.util
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import imageio_ffmpeg
+import numpy as np
+import pytest
+
+from retrotool import jobs, movie as bk2, render, systems
+from retrotool.emulator import Emulator
+from retrotool.errors import RetroToolError
+from retrotool.sinks.video import VideoSettings
+
+FPS = 59.922743
+FRAMES = 300
+QUIET = (100, 180)  # rows with START held on port 0
+
+
+def samples_after(frames: int) -> int:
+    """The test core's exact stereo sample count after `frames` frames (its README)."""
+    return frames * 44100000000 // 59922743
+
+
+@pytest.fixture
+def movie(tmp_path: Path, rom: Path, buttons) -> Path:
+    """A 300-row, 2-player test-core movie (ROM beside it) with START held on rows 100..179."""
+    held = buttons(FRAMES, 2, seed=4)
+    start = systems.get("Test").index("START")
+    held[:, 0, start] = 0
+    held[QUIET[0] : QUIET[1], 0, start] = 1
+    (tmp_path / rom.name).write_bytes(rom.read_bytes())
+    out = tmp_path / "m.bk2"
+    jobs.record(system=systems.get("Test"), core=None, rom=tmp_path / rom.name, buttons=held, out=out)
+    return out
+
+
+def ffmpeg(*args: str) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", *args], capture_output=True, check=True)
+
+
+def decode_video(path: Path, width: int, height: int) -> np.ndarray:
+    raw = ffmpeg("-i", str(path), "-map", "0:v", "-f", "rawvideo", "-pix_fmt", "rgb24", "-").stdout
+    return np.frombuffer(raw, np.uint8).reshape(-1, height, width, 3)
+
+
+def decode_audio(path: Path) -> np.ndarray:
+    raw = ffmpeg("-i", str(path), "-map", "0:a", "-f", "s16le", "-ac", "2", "-").stdout
+    return np.frombuffer(raw, np.int16).reshape(-1, 2)
+
+
+def packet_times(path: Path) -> dict[int, tuple[str, list[tuple[int, int]]]]:
+    """Per stream: its time base and every packet's (pts, duration), as the MP4 stores them."""
+    text = ffmpeg("-i", str(path), "-map", "0", "-c", "copy", "-f", "framemd5", "-").stdout.decode()
+    out: dict[int, tuple[str, list[tuple[int, int]]]] = {}
+    for stream, tb in re.findall(r"^#tb (\d+): (\S+)$", text, re.M):
+        out[int(stream)] = (tb, [])
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            fields = [f.strip() for f in line.split(",")]
+            out[int(fields[0])][1].append((int(fields[2]), int(fields[3])))
+    return out
+
+
+def ffmpeg_children() -> list[int]:
+    """Live or unreaped ffmpeg processes whose parent is this test process."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        rest = text[text.rindex(")") + 2 :].split()
+        if int(rest[1]) == os.getpid() and "ffmpeg" in text[: text.rindex(")")]:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def emulator_frames(movie_path: Path, testcore: Path) -> np.ndarray:
+    m = bk2.read(movie_path)
+    with Emulator(testcore, movie_path.parent / "testgame.tst", ports=2) as emu:
+        ((_, video),) = emu.run(systems.get("Test").masks(m.buttons), video=True)
+        return video.copy()
+
+
+def test_mp4_has_every_frame_the_exact_rate_and_the_cores_audio(movie: Path, tmp_path: Path) -> None:
+    calls: list[tuple[int, int]] = []
+    result = render.render(movie, render.Targets(mp4=tmp_path / "o.mp4"), progress=lambda d, t: calls.append((d, t)))
+    assert calls[-1] == (FRAMES, FRAMES)
+    assert result.frames == FRAMES and result.size == (160, 144)
+    assert result.audio_samples == samples_after(FRAMES)
+    assert len(decode_video(tmp_path / "o.mp4", 160, 144)) == FRAMES
+    # every frame lasts exactly 1/59.922743 s: no rounding of the rate, so no drift at any length
+    streams = packet_times(tmp_path / "o.mp4")
+    tb, video = streams[0]
+    assert tb == "1/59922743" and {d for _, d in video} == {1000000} and len(video) == FRAMES
+    tb, audio_packets = streams[1]
+    assert tb == "1/44100" and sum(audio_packets[-1]) == samples_after(FRAMES)  # the audio ends with the video
+
+    audio = decode_audio(tmp_path / "o.mp4").astype(np.float64)
+    assert abs(len(audio) - samples_after(FRAMES)) < 735  # under one frame
+    quiet = audio[samples_after(QUIET[0] + 5) : samples_after(QUIET[1] - 5)]
+    loud = audio[samples_after(20) : samples_after(90)]
+    assert np.sqrt((quiet**2).mean()) < 50 < 1000 < np.sqrt((loud**2).mean())
+
+
+def test_lossless_decodes_to_the_emulators_frames(movie: Path, tmp_path: Path, testcore: Path) -> None:
+    render.render(movie, render.Targets(mp4=tmp_path / "o.mp4"), VideoSettings(lossless=True))
+    decoded = decode_video(tmp_path / "o.mp4", 160, 144)
+    expected = emulator_frames(movie, testcore)
+    assert decoded.shape == expected.shape
+    for row in (0, FRAMES // 2, FRAMES - 1):
+        assert np.array_equal(decoded[row], expected[row]), row
+
+
+def test_range_cuts_video_and_audio_together(movie: Path, tmp_path: Path, testcore: Path) -> None:
+    settings = VideoSettings(start=90, end=150, lossless=True)
+    result = render.render(movie, render.Targets(mp4=tmp_path / "o.mp4"), settings)
+    assert result.frames == 60 and result.audio_samples == samples_after(150) - samples_after(90)
+    decoded = decode_video(tmp_path / "o.mp4", 160, 144)
+    assert np.array_equal(decoded, emulator_frames(movie, testcore)[90:150])
+    audio = decode_audio(tmp_path / "o.mp4").astype(np.float64)
+    head, tail = audio[: samples_after(8)], audio[samples_after(14) : samples_after(58)]
+    assert np.sqrt((head**2).mean()) > 1000 and np.sqrt((tail**2).mean()) < 50  # START held from row 100
+
+
+def test_no_ffmpeg_outlives_a_render(movie: Path, tmp_path: Path) -> None:
+    render.render(movie, render.Targets(mp4=tmp_path / "a.mp4", gif=tmp_path / "a.gif"))
+    assert ffmpeg_children() == []
+
+    def interrupt(done: int, total: int) -> None:
+        if done > 100:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        render.render(movie, render.Targets(mp4=tmp_path / "b.mp4", png_dir=tmp_path / "b"),
+                      progress=interrupt)
+    assert ffmpeg_children() == []
+    assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith("m.")) == [
+        "a.gif", "a.mp4", "testgame.tst"
+    ]
+
+
+def test_cli_renders_mp4_gif_and_pngs_in_one_replay(movie: Path, tmp_path: Path, cli) -> None:
+    proc = cli("playback", "m.bk2", "--mp4", "o.mp4", "--gif", "o.gif", "--png-dir", "frames", "--start", "10",
+               "--end", "70", "--scale", "2", "--crop", "0,8,160,128", "--overlay", "buttons", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "wrote o.mp4 (60 frames, 320x256)" in proc.stdout
+    assert len(decode_video(tmp_path / "o.mp4", 320, 256)) == 60
+    gif = decode_video(tmp_path / "o.gif", 320, 256)
+    assert len(gif) == 30  # every second frame
+    pngs = sorted((tmp_path / "frames").glob("*.png"))
+    assert [p.name for p in pngs[:2]] == ["00000010.png", "00000011.png"] and len(pngs) == 60
+    assert (tmp_path / "frames" / "audio.wav").is_file()
+
+
+def test_cli_many_movies_report_the_failure_and_go_on(movie: Path, tmp_path: Path, cli) -> None:
+    batch = tmp_path / "batch"
+    batch.mkdir()
+    for name in ("a", "b"):
+        (batch / f"{name}.bk2").write_bytes(movie.read_bytes())
+    (batch / "testgame.tst").write_bytes((tmp_path / "testgame.tst").read_bytes())
+    (batch / "broken.bk2").write_bytes(b"not a movie")
+    proc = cli("playback", "batch", "--mp4", "videos", "--end", "60", "--jobs", "2", cwd=tmp_path)
+    assert proc.returncode == 1
+    assert "1 of 3 movies failed" in proc.stderr and "broken.bk2" in proc.stdout
+    assert sorted(p.name for p in (tmp_path / "videos").iterdir()) == ["a.mp4", "b.mp4"]
+    assert len(decode_video(tmp_path / "videos" / "a.mp4", 160, 144)) == 60
+
+
+def test_cli_errors_are_short_and_leave_nothing(movie: Path, tmp_path: Path) -> None:
+    def run(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "retrotool", "playback", "m.bk2", *args], cwd=tmp_path,
+                              capture_output=True, text=True, env={**os.environ, **env}, timeout=120)
+
+    missing = run("--mp4", "o.mp4", IMAGEIO_FFMPEG_EXE=str(tmp_path / "no-ffmpeg"))
+    assert missing.returncode == 1 and "cannot start ffmpeg" in missing.stderr and "Traceback" not in missing.stderr
+    (tmp_path / "o.mp4").write_bytes(b"old")
+    exists = run("--mp4", "o.mp4")
+    assert exists.returncode == 1 and "--force" in exists.stderr
+    no_folder = run("--mp4", "nowhere/o.mp4")
+    assert no_folder.returncode == 1 and "folder nowhere does not exist" in no_folder.stderr
+    assert not [p for p in tmp_path.iterdir() if ".tmp-" in p.name]
+
+
+@pytest.fixture
+def tmpfs(tmp_path: Path):
+    """tmpfs(options) -> a freshly mounted tmpfs folder (skips where mounting is not allowed)."""
+    mounted: list[Path] = []
+
+    def mount(options: str) -> Path:
+        where = tmp_path / f"mnt{len(mounted)}"
+        where.mkdir()
+        proc = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(where)], capture_output=True, text=True)
+        if proc.returncode != 0:
+            pytest.skip(f"cannot mount a tmpfs here: {proc.stderr.strip()}")
+        mounted.append(where)
+        return where
+
+    yield mount
+    for where in mounted:
+        subprocess.run(["umount", "-l", str(where)], check=False)
+
+
+@pytest.mark.parametrize(("options", "message"), [("ro,size=1m", "Read-only file system"),
+                                                  ("size=64k", "No space left on device")])
+def test_read_only_or_full_disk(movie: Path, tmpfs, options: str, message: str, cli) -> None:
+    folder = tmpfs(options)
+    for extra in ([], ["--no-audio"]):  # audio fills the disk first; without it, ffmpeg does
+        proc = cli("playback", str(movie), "--mp4", str(folder / "o.mp4"), *extra)
+        assert proc.returncode == 1 and message in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
+        assert list(folder.iterdir()) == []
+
+
+def test_view_plays_in_real_time(movie: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("pygame")
+    monkeypatch.setenv("SDL_VIDEODRIVER", "dummy")
+    monkeypatch.setenv("SDL_AUDIODRIVER", "dummy")
+    t0 = time.perf_counter()
+    result = render.render(movie, render.Targets(view=True), VideoSettings(start=200, end=245))
+    took = time.perf_counter() - t0
+    assert result.run.frames == FRAMES and 44 / FPS <= took < 5
+
+
+def test_view_without_pygame_says_how_to_install_it(movie: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "pygame", None)
+    with pytest.raises(RetroToolError, match=r"pip install 'retrotool\[view\]'"):
+        render.render(movie, render.Targets(view=True))
+
+
+def test_info_overlay_without_an_integration_is_a_clear_error(movie: Path, tmp_path: Path) -> None:
+    with pytest.raises(RetroToolError, match="--overlay info needs the RAM variables of testgame"):
+        render.render(movie, render.Targets(mp4=tmp_path / "o.mp4"), VideoSettings(show_info=True))
+    assert not (tmp_path / "o.mp4").exists()
+
+
+@pytest.mark.realcore
+def test_airstriker_lossless_frames_and_sound(tmp_path: Path) -> None:
+    spec = importlib.util.find_spec("stable_retro")
+    if spec is None or not spec.submodule_search_locations:
+        pytest.skip("stable-retro (the 'cores' extra) is not installed")
+    root = Path(next(iter(spec.submodule_search_locations)))
+    game, core = root / "data" / "stable" / "Airstriker-Genesis-v0", root / "cores" / "genesis_plus_gx_libretro.so"
+    if not core.is_file() or not (game / "rom.md").is_file():
+        pytest.skip("stable-retro has no genesis_plus_gx core or Airstriker game")
+    genesis = systems.get("Genesis")
+    start = gzip.decompress((game / "Level1.state").read_bytes())
+    from retrotool.record.sources import random_buttons
+
+    held = random_buttons(genesis, 240, 1, seed=5)
+    jobs.record(system=genesis, core=str(core), rom=game / "rom.md", buttons=held, out=tmp_path / "air.bk2", start=start)
+    result = render.render(tmp_path / "air.bk2", render.Targets(mp4=tmp_path / "air.mp4"),
+                           VideoSettings(lossless=True), rom=game / "rom.md")
+    width, height = result.size or (0, 0)
+    decoded = decode_video(tmp_path / "air.mp4", width, height)
+    with Emulator(core, game / "rom.md", ports=1) as emu:
+        emu.set_state(start)
+        ((_, video),) = emu.run(genesis.masks(held), video=True, audio=True)
+        sound = emu.audio()
+    assert decoded.shape == video.shape
+    for row in (0, 120, 239):
+        assert np.array_equal(decoded[row], video[row]), row
+    audio = decode_audio(tmp_path / "air.mp4")
+    assert result.audio_samples == len(sound) and abs(len(audio) - len(sound)) < 736
+    assert np.abs(audio).max() > 1000
