@@ -278,15 +278,14 @@ def record(
     Example: retrotool record --rom examples/testgame.tst --random --seed 1 --frames 600 -o run.bk2
     """
     what = jobs.content(game=game, rom=rom, system=systems.get(system) if system else None, state=state, power_on=power_on)
-    if random == (input is not None):
-        raise RetroToolError("give exactly one of --input FILE or --random")
-    if random:
+    if input is not None and not random:
+        buttons = sources.scripted_source(sources.load_buttons(input, what.system), frames).buttons
+    elif random and input is None:
         if frames is None:
             raise RetroToolError("--random needs --frames N")
         buttons = sources.random_buttons(what.system, frames, players, seed)
     else:
-        assert input is not None
-        buttons = sources.scripted_source(sources.load_buttons(input, what.system), frames).buttons
+        raise RetroToolError("give exactly one of --input FILE or --random")
     with _progress("record") as progress:
         result = jobs.record(
             system=what.system, core=core, rom=what.rom, buttons=buttons, out=output, start=what.start,
