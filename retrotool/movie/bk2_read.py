@@ -9,6 +9,7 @@ The start anchor follows each dialect's own rule: stable-retro replays any
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -19,7 +20,7 @@ from typing import Any
 from retrotool import systems
 from retrotool.errors import MovieFormatError, UnknownSystemError
 from retrotool.movie.header import Header, parse_header
-from retrotool.movie.inputlog import DecodedLog, decode
+from retrotool.movie.inputlog import DecodedLog, decode, decode_stream
 from retrotool.movie.layout import Dialect
 from retrotool.movie.model import Movie, StateFormat
 from retrotool.movie.zipio import Archive, MiB, open_archive, zstd_decompress
@@ -163,7 +164,11 @@ def _input_log(archive: Archive, entries: _Entries, system: systems.System, head
         raise MovieFormatError(f"{archive.label} has no 'Input Log.txt' entry; is it a .bk2 movie?")
     version = next((v for k, v in header if k == "MovieVersion"), "")
     default: Dialect = "stable-retro" if version.startswith("Retro") else "bizhawk"
-    text = archive.read(name, INPUT_LOG_LIMIT)
+    with contextlib.closing(archive.pieces(name, INPUT_LOG_LIMIT)) as pieces:
+        decoded = decode_stream(pieces, archive.size(name), system, default)
+    if decoded is not None:
+        return decoded
+    text = archive.read(name, INPUT_LOG_LIMIT)  # irregular or malformed: decode reads any shape, names bad lines
     try:
         return decode(text, system, default)
     except MovieFormatError as exc:
@@ -195,6 +200,7 @@ def _read_archive(archive: Archive) -> Movie:
         console_names=decoded.layout.console_names,
         extras=_extras(archive, entries),
         meta=doc.get("meta", {}),
+        _owned=True,
     )
 
 

@@ -15,6 +15,8 @@ form, e.g. one returned by ``read`` of a file written in the same dialect.
 
 from __future__ import annotations
 
+import functools
+import io
 import json
 import logging
 import os
@@ -22,10 +24,10 @@ import os
 from retrotool import systems
 from retrotool.errors import MovieFormatError
 from retrotool.movie.header import bizhawk_header, format_header, sr_header
-from retrotool.movie.inputlog import encode
+from retrotool.movie.inputlog import EncodedLog
 from retrotool.movie.layout import SR_CONSOLE, Dialect, bizhawk_layout, sr_layout
 from retrotool.movie.model import Movie
-from retrotool.movie.zipio import ZipEntry, atomic_write, build_zip, zstd_compress
+from retrotool.movie.zipio import ZipEntry, atomic_write, write_zip, zstd_compress
 
 __all__ = ["to_bytes", "write"]
 
@@ -66,7 +68,7 @@ def _stable_retro(movie: Movie, system: systems.System) -> list[ZipEntry]:
     dropped = [n for n in movie.console_names if n not in SR_CONSOLE]
     if dropped:
         log.warning("the stable-retro dialect has no column for console controls %s; presses are dropped", dropped)
-    log_text = encode(sr_layout(system, movie.players), movie.buttons, movie.console, movie.console_names)
+    log_text = EncodedLog(sr_layout(system, movie.players), movie.buttons, movie.console, movie.console_names)
     entries = [
         ZipEntry("Input Log.txt", log_text),
         ZipEntry("Header.txt", format_header(sr_header(movie.header, system))),
@@ -86,15 +88,15 @@ def _bizhawk(movie: Movie, system: systems.System) -> list[ZipEntry]:
     entries = [
         ZipEntry("BizState 1.0", BIZHAWK_ZIP_VERSION),
         ZipEntry("Header.txt", format_header(bizhawk_header(movie.header, system, movie.state is not None))),
-        ZipEntry("Input Log.txt", encode(layout, movie.buttons, movie.console, movie.console_names)),
+        ZipEntry("Input Log.txt", EncodedLog(layout, movie.buttons, movie.console, movie.console_names)),
     ]
     if movie.state is not None:
         entries.append(ZipEntry("Core.bin", zstd_compress(movie.state), stored=True))
     return entries
 
 
-def to_bytes(movie: Movie, dialect: Dialect = "stable-retro") -> bytes:
-    """The .bk2 file for ``movie`` in ``dialect``, as bytes (deterministic for equal movies)."""
+def _entries(movie: Movie, dialect: Dialect) -> list[ZipEntry]:
+    """Every entry of the file, checked before anything is written; the input log is made as it is written."""
     system = systems.get(movie.system)
     if dialect == "stable-retro":
         entries = _stable_retro(movie, system)
@@ -102,11 +104,18 @@ def to_bytes(movie: Movie, dialect: Dialect = "stable-retro") -> bytes:
         entries = _bizhawk(movie, system)
     else:
         raise ValueError(f"dialect must be 'stable-retro' or 'bizhawk', not {dialect!r}")
-    return build_zip([*entries, _retrotool_json(movie), *_extras(movie)])
+    return [*entries, _retrotool_json(movie), *_extras(movie)]
+
+
+def to_bytes(movie: Movie, dialect: Dialect = "stable-retro") -> bytes:
+    """The .bk2 file for ``movie`` in ``dialect``, as bytes (deterministic for equal movies)."""
+    buffer = io.BytesIO()
+    write_zip(_entries(movie, dialect), buffer)
+    return buffer.getvalue()
 
 
 def write(
     movie: Movie, path: str | os.PathLike[str], *, dialect: Dialect = "stable-retro", force: bool = False
 ) -> None:
     """Write ``movie`` to ``path`` atomically; an existing file is replaced only with ``force``."""
-    atomic_write(path, to_bytes(movie, dialect), force=force)
+    atomic_write(path, functools.partial(write_zip, _entries(movie, dialect)), force=force)

@@ -1,16 +1,17 @@
 """``Input Log.txt`` ↔ button arrays, vectorised with numpy.
 
-A long movie has a million frame lines, so lines are never handled one by one in
-the common case. Logs as both writers make them, where every frame line has the
-layout's shape and the same line ending, are decoded by :func:`decode_stream`
-while they are inflated: block by block of ``uint8[rows, line length]``
-character matrices straight into the output arrays, never holding the whole text
-(a million-frame log is 18-31 MB of text). Everything else goes to
-:func:`decode`, which indexes the whole text with numpy, views every line that
-has exactly the layout's shape as one character matrix, and first rewrites
-irregular lines (old BizHawk ``||`` groups, axes wider than ``%5d``) into that
-shape one at a time. Both share one decoder, so they agree on what a line means;
-only :func:`decode` reports malformed lines, by number.
+A long movie has a million frame lines (18-31 MB of text), so lines are never
+handled one by one in the common case, and the text is not held whole when it
+need not be. Logs as both writers make them (every frame line in the layout's
+shape, one line ending) are decoded by :func:`decode_stream` while they are
+inflated, block by block of ``uint8[rows, line length]`` character matrices
+written straight into the output arrays. Everything else goes to :func:`decode`,
+which indexes the whole text with numpy, decodes the lines that have exactly the
+layout's shape as such matrices a block at a time, and first rewrites irregular
+lines (old BizHawk ``||`` groups, axes wider than ``%5d``) into that shape one at
+a time. Both share one decoder, so they agree on what a line means; only
+:func:`decode` reports malformed lines, by number. :class:`EncodedLog` makes a
+log piece by piece, so writing never holds the whole text either.
 
 Analog axes (BizHawk GBA tilt and light sensor) are checked and then dropped: the
 libretro cores retrotool drives take no analog input for these systems.
@@ -36,8 +37,8 @@ _BOM = b"\xef\xbb\xbf"
 _AXIS_CHARS = np.frombuffer(b" -0123456789", np.uint8)
 _SR_KEY = re.compile(rb"P\d+ ")
 _NUMBER = re.compile(rb" *-?\d+")
-_GATHER_ROWS = 1 << 16
-_ENCODE_ROWS = 1 << 16  # frame lines per piece of an encoded log (about 1 MiB of text)
+_GATHER_ROWS = 1 << 16  # lines per block when decode works through a whole text
+_ENCODE_ROWS = 1 << 14  # frame lines per piece of an encoded log (a quarter to half a MiB of text)
 _HEAD_BYTES = 1 << 16  # decode_stream needs the first frame line to start within this many bytes
 _TAIL_BYTES = 1 << 16  # ... and at most this much after the last regular one ("[/Input]", a final line)
 _Rows = np.ndarray | slice  # which output frames a block fills
@@ -63,7 +64,7 @@ def _show(byte: int) -> str:
 
 def _index_lines(text: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The text as uint8 (ending in a newline) with start and end offsets of every line."""
-    if text.startswith(b"\xef\xbb\xbf"):
+    if text.startswith(_BOM):
         text = text[3:]
     if b"\r" in text:
         text = text.replace(b"\r", b"")
@@ -75,19 +76,27 @@ def _index_lines(text: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return chars, starts, ends
 
 
-def _find_key_line(chars: np.ndarray, starts: np.ndarray, ends: np.ndarray, stop: int) -> tuple[str, int] | None:
+def _find_key_line(lines: Iterable[bytes]) -> tuple[str, int] | None:
     """The key line among the lines before the first frame, with its 1-based number."""
-    for i in range(stop):
-        line = chars[starts[i] : ends[i]].tobytes()
+    for lineno, line in enumerate(lines, 1):
         if line in (b"", b"[Input]", b"[/Input]"):
             continue
         if not (line.startswith(b"LogKey:") or _SR_KEY.match(line)):
-            raise _fail(i + 1, f"expected a key line ('LogKey:#…' or 'P1 <button>|…') or a frame, found {line[:60]!r}")
+            expected = "expected a key line ('LogKey:#…' or 'P1 <button>|…') or a frame"
+            raise _fail(lineno, f"{expected}, found {line[:60]!r}")
         try:
-            return line.decode("utf-8"), i + 1
+            return line.decode("utf-8"), lineno
         except UnicodeDecodeError as exc:
-            raise _fail(i + 1, f"the key line is not valid UTF-8 ({exc.reason})") from exc
+            raise _fail(lineno, f"the key line is not valid UTF-8 ({exc.reason})") from exc
     return None
+
+
+def _layout(system: System, dialect: Dialect, head: Iterable[bytes], first_frame: bytes | None) -> Layout:
+    """The layout from the key line among ``head`` (the lines before the first frame), else the default."""
+    key = _find_key_line(head)
+    if key is not None:
+        return parse_key_line(system, *key)
+    return _default_layout(system, dialect, first_frame)
 
 
 def _default_layout(system: System, dialect: Dialect, first_frame: bytes | None) -> Layout:
@@ -110,11 +119,8 @@ def _gather(chars: np.ndarray, starts: np.ndarray, width: int) -> np.ndarray:
         return np.zeros((0, width), np.uint8)
     if starts[-1] - starts[0] == (n - 1) * (width + 1) and np.all(np.diff(starts) == width + 1):
         return chars[starts[0] : starts[0] + n * (width + 1)].reshape(n, width + 1)[:, :width]
-    out = np.empty((n, width), np.uint8)
-    span = np.arange(width)
-    for lo in range(0, n, _GATHER_ROWS):
-        out[lo : lo + _GATHER_ROWS] = chars[starts[lo : lo + _GATHER_ROWS, np.newaxis] + span]
-    return out
+    gathered: np.ndarray = chars[starts[:, np.newaxis] + np.arange(width)]
+    return gathered
 
 
 def _shape_error(lineno: int, template: bytes, line: bytes) -> MovieFormatError:
@@ -158,17 +164,28 @@ def _reshape_bizhawk(line: bytes, layout: Layout, template: bytes, lineno: int) 
 
 
 class _Decoder:
-    """Decodes character matrices shaped like the layout's template into the output arrays."""
+    """Decodes character matrices shaped like the layout's template into the output arrays.
 
-    def __init__(self, layout: Layout, system: System, frames: int) -> None:
+    ``capacity`` may be an upper bound on the frame count: np.zeros leaves pages the
+    decoder never writes unallocated, so a loose bound costs address space, not memory.
+    """
+
+    def __init__(self, layout: Layout, system: System, capacity: int) -> None:
         self.layout = layout
         self.system = system
-        self.buttons = np.zeros((frames, layout.players, len(system.buttons)), np.uint8)
-        self.console = np.zeros((frames, len(layout.console_names)), np.uint8)
-        self.lut = np.full(256, -2, np.int16)
+        self.buttons = np.zeros((capacity, layout.players, len(system.buttons)), np.uint8)
+        self.console = np.zeros((capacity, len(layout.console_names)), np.uint8)
+        self.lut = np.full(256, -2, np.int8)
         self.lut[_DOT] = -1
         for i, info in enumerate(system.button_info):
             self.lut[ord(info.sr_char)] = i
+
+    def result(self, frames: int) -> DecodedLog:
+        """The first ``frames`` rows; copied out only when most of a loose capacity went unused."""
+        buttons, console = self.buttons[:frames], self.console[:frames]
+        if 2 * frames < self.buttons.shape[0]:
+            buttons, console = buttons.copy(), console.copy()
+        return DecodedLog(self.layout, buttons, console)
 
     def block(self, block: np.ndarray, frames: np.ndarray, linenos: np.ndarray) -> None:
         """Decode ``block[k]``, which is line ``linenos[k]`` and frame ``frames[k]``."""
@@ -198,7 +215,9 @@ class _Decoder:
                     f"{_show(int(values[k]))} is not a mnemonic of {column.name} (expected {column.char!r} or '.')",
                     offset + 1,
                 )
-        pressed = (values != _DOT).astype(np.uint8)
+        pressed = values != _DOT
+        if not pressed.any():  # stable-retro's Reset and Power columns: leave those pages unwritten
+            return
         if column.kind == "button":
             self.buttons[rows, column.player, column.index] |= pressed
         else:
@@ -241,22 +260,21 @@ def decode(text: bytes, system: System, default_dialect: Dialect) -> DecodedLog:
     firsts = chars[np.minimum(starts, chars.size - 1)]
     frame_lines = np.flatnonzero((firsts == _PIPE) & (ends > starts))
     stop = int(frame_lines[0]) if frame_lines.size else starts.size
-    key = _find_key_line(chars, starts, ends, stop)
-    if key is not None:
-        layout = parse_key_line(system, *key)
-    else:
-        first = chars[starts[stop] : ends[stop]].tobytes() if frame_lines.size else None
-        layout = _default_layout(system, default_dialect, first)
+    head = (chars[starts[i] : ends[i]].tobytes() for i in range(stop))
+    first = chars[starts[stop] : ends[stop]].tobytes() if frame_lines.size else None
+    layout = _layout(system, default_dialect, head, first)
     template = layout.template()
     decoder = _Decoder(layout, system, frame_lines.size)
     line_starts = starts[frame_lines]
-    lengths = ends[frame_lines] - line_starts
-    same = np.flatnonzero(lengths == len(template))
-    block = _gather(chars, line_starts[same], len(template))
-    shaped = _shaped(block, np.frombuffer(template, np.uint8))
-    if not shaped.all():
-        block = block[shaped]
-    decoder.block(block, same[shaped], frame_lines[same[shaped]] + 1)
+    same = np.flatnonzero(ends[frame_lines] - line_starts == len(template))
+    shaped = np.zeros(same.size, bool)
+    for lo in range(0, same.size, _GATHER_ROWS):  # a block at a time keeps the decoder's temporaries small
+        rows = same[lo : lo + _GATHER_ROWS]
+        block = _gather(chars, line_starts[rows], len(template))
+        ok = shaped[lo : lo + rows.size] = _shaped(block, np.frombuffer(template, np.uint8))
+        if not ok.all():
+            block, rows = block[ok], rows[ok]
+        decoder.block(block, rows, frame_lines[rows] + 1)
     irregular = np.setdiff1d(np.arange(frame_lines.size), same[shaped], assume_unique=True)
     if irregular.size:
         reshape = _reshape_sr if layout.dialect == "stable-retro" else _reshape_bizhawk
@@ -265,26 +283,188 @@ def decode(text: bytes, system: System, default_dialect: Dialect) -> DecodedLog:
         ]
         matrix = np.frombuffer(b"".join(fixed), np.uint8).reshape(len(fixed), len(template))
         decoder.block(matrix, irregular, frame_lines[irregular] + 1)
-    return DecodedLog(layout, decoder.buttons, decoder.console)
+    return decoder.result(frame_lines.size)
 
 
 def _shaped(block: np.ndarray, template: np.ndarray) -> np.ndarray:
     """Rows whose ``|`` characters sit exactly where the template has them."""
-    pipes = template == _PIPE
-    shaped: np.ndarray = (block[:, pipes] == _PIPE).all(axis=1) & (block[:, ~pipes] != _PIPE).all(axis=1)
+    shaped: np.ndarray = ((block == _PIPE) == (template == _PIPE)).all(axis=1)
     return shaped
 
 
-def encode(layout: Layout, buttons: np.ndarray, console: np.ndarray, console_names: tuple[str, ...]) -> bytes:
-    """The whole ``Input Log.txt`` for ``buttons`` (and console controls) in ``layout``; LF, no final newline."""
-    lines = np.tile(np.frombuffer(layout.template() + b"\n", np.uint8), (buttons.shape[0], 1))
-    for column, offset in layout.offsets():
-        if column.kind == "button":
-            pressed = buttons[:, column.player, column.index]
-        elif column.kind == "console" and layout.console_names[column.index] in console_names:
-            pressed = console[:, console_names.index(layout.console_names[column.index])]
-        else:
-            continue
-        lines[:, offset] = np.where(pressed != 0, np.uint8(ord(column.char)), np.uint8(_DOT))
-    key = layout.key_line().encode("utf-8")
-    return b"[Input]\n" + key + b"\n" + lines.tobytes() + b"[/Input]"
+def decode_stream(pieces: Iterable[bytes], size: int, system: System, default_dialect: Dialect) -> DecodedLog | None:
+    """Decode a regular input log piece by piece as it is inflated; None when it is not regular.
+
+    Regular is what both writers make: header lines, then frame lines that all have the
+    layout's shape and one line ending (LF or CRLF), then at most a short tail such as
+    ``[/Input]``. Anything else, every malformed log included, gives None without an
+    error: the caller then hands the whole text to :func:`decode`, which reads every
+    shape and names the offending line. ``size`` bounds the text's length (a zip
+    entry's declared size) and sizes the output arrays, which are filled in place.
+    """
+    stream = iter(pieces)
+    head = _take(stream, _HEAD_BYTES)
+    found = _head_lines(head)
+    if found is None:
+        return None
+    lines, start = found
+    first = head[start : head.index(b"\n", start)]
+    try:
+        layout = _layout(system, default_dialect, lines, first.replace(b"\r", b""))
+    except MovieFormatError:
+        return None
+    ending = b"\r\n" if first.endswith(b"\r") else b"\n"
+    rows = _RegularRows(layout, ending)
+    if len(first) + 1 != rows.stride:
+        return None
+    decoder = _Decoder(layout, system, (size - start + 1) // (rows.width + 1))
+    lineno = len(lines) + 1
+    frames, tail = rows.decode(decoder, head[start:], stream, lineno)
+    if frames is None or len(tail) > _TAIL_BYTES:
+        return None
+    tail += _take(stream, _TAIL_BYTES + 1 - len(tail))
+    if len(tail) > _TAIL_BYTES:
+        return None
+    extra = _tail_frames(tail, layout, decoder, frames, lineno + frames)
+    return None if extra is None else decoder.result(frames + extra)
+
+
+def _take(stream: Iterator[bytes], at_least: int) -> bytes:
+    """Pieces joined until there are ``at_least`` bytes or the stream ends."""
+    parts: list[bytes] = []
+    total = 0
+    for piece in stream:
+        parts.append(piece)
+        total += len(piece)
+        if total >= at_least:
+            break
+    return b"".join(parts)
+
+
+def _head_lines(head: bytes) -> tuple[list[bytes], int] | None:
+    """The lines before the first frame line, '\\r' removed as :func:`decode` does, and where that line starts."""
+    lines: list[bytes] = []
+    pos = len(_BOM) if head.startswith(_BOM) else 0
+    while (end := head.find(b"\n", pos, _HEAD_BYTES)) >= 0:
+        line = head[pos:end]
+        clean = line.replace(b"\r", b"")
+        if clean.startswith(b"|"):
+            return (lines, pos) if line.startswith(b"|") else None
+        lines.append(clean)
+        pos = end + 1
+    return None
+
+
+class _RegularRows:
+    """Frame lines of one length and ending, checked and decoded a block of rows at a time."""
+
+    def __init__(self, layout: Layout, ending: bytes) -> None:
+        self.template = np.frombuffer(layout.template(), np.uint8)
+        self.width = self.template.size
+        self.stride = self.width + len(ending)
+        self.ending = np.frombuffer(ending, np.uint8)
+        # the decoder validates every column but loose console ones, which must not hide a line break
+        self.loose = [o for c, o in layout.offsets() if c.kind == "console" and not c.strict]
+
+    def decode(
+        self, decoder: _Decoder, first: bytes, stream: Iterator[bytes], lineno: int
+    ) -> tuple[int | None, bytes]:
+        """Decode rows from ``first`` and then ``stream`` until one is not regular.
+
+        Returns the frame count (None if the decoder refused a row) and the bytes from
+        the first irregular row, or the incomplete last one, up to where reading stopped.
+        """
+        frames, carry = 0, b""
+        for piece in itertools.chain((first,), stream):
+            data = carry + piece
+            n = len(data) // self.stride
+            block = np.frombuffer(data, np.uint8, n * self.stride).reshape(n, self.stride)
+            k = self._count(block)
+            if frames + k > decoder.buttons.shape[0]:
+                return None, b""
+            try:
+                span = np.arange(frames, frames + k)
+                decoder.block(block[:k, : self.width], span, span + lineno)
+            except MovieFormatError:
+                return None, b""
+            frames += k
+            carry = data[k * self.stride :]
+            if k < n:
+                break
+        return frames, carry
+
+    def _count(self, block: np.ndarray) -> int:
+        """How many leading rows of ``block`` are regular frame lines."""
+        good = (block[:, self.width :] == self.ending).all(axis=1) & _shaped(block[:, : self.width], self.template)
+        if self.loose:
+            loose = block[:, self.loose]
+            good &= ((loose != _NL) & (loose != _CR)).all(axis=1)
+        return block.shape[0] if good.all() else int(np.argmin(good))
+
+
+def _tail_frames(tail: bytes, layout: Layout, decoder: _Decoder, frames: int, lineno: int) -> int | None:
+    """Decode the frame lines in the short tail after the regular rows (from line ``lineno`` on).
+
+    The tail is read as :func:`decode` reads every line ('\\r' removed); None if one is not regular.
+    """
+    template = np.frombuffer(layout.template(), np.uint8)
+    numbered = [(i, line) for i, line in enumerate(tail.replace(b"\r", b"").split(b"\n")) if line.startswith(b"|")]
+    if not numbered:
+        return 0
+    if any(len(line) != template.size for _, line in numbered) or len(numbered) > decoder.buttons.shape[0] - frames:
+        return None
+    block = np.frombuffer(b"".join(line for _, line in numbered), np.uint8).reshape(len(numbered), template.size)
+    if not _shaped(block, template).all():
+        return None
+    try:
+        decoder.block(block, np.arange(frames, frames + len(numbered)), np.array([lineno + i for i, _ in numbered]))
+    except MovieFormatError:
+        return None
+    return len(numbered)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class EncodedLog:
+    """The whole ``Input Log.txt`` for some buttons, in the layout's dialect; LF, no final newline.
+
+    Iterating yields it in pieces of at most ``_ENCODE_ROWS`` lines, so a long log is
+    compressed as it is made and never exists as one bytes object; ``len`` is known up
+    front, as a zip writer needs.
+    """
+
+    layout: Layout
+    buttons: np.ndarray
+    console: np.ndarray
+    console_names: tuple[str, ...]
+
+    def _head(self) -> bytes:
+        return b"[Input]\n" + self.layout.key_line().encode("utf-8") + b"\n"
+
+    def __len__(self) -> int:
+        lines = int(self.buttons.shape[0]) * (len(self.layout.template()) + 1)
+        return len(self._head()) + lines + len(_FOOTER)
+
+    def __iter__(self) -> Iterator[bytes]:
+        yield self._head()
+        row = np.frombuffer(self.layout.template() + b"\n", np.uint8)
+        columns = self._columns()
+        for lo in range(0, self.buttons.shape[0], _ENCODE_ROWS):
+            lines = np.tile(row, (min(_ENCODE_ROWS, self.buttons.shape[0] - lo), 1))
+            for offset, pressed, char in columns:
+                lines[:, offset] = np.where(pressed[lo : lo + _ENCODE_ROWS] != 0, np.uint8(char), np.uint8(_DOT))
+            yield lines.tobytes()
+        yield _FOOTER
+
+    def _columns(self) -> list[tuple[int, np.ndarray, int]]:
+        """Offset, per-frame source and mnemonic of every column that has data to write."""
+        result = []
+        for column, offset in self.layout.offsets():
+            if column.kind == "button":
+                result.append((offset, self.buttons[:, column.player, column.index], ord(column.char)))
+            elif column.kind == "console" and self.layout.console_names[column.index] in self.console_names:
+                source = self.console[:, self.console_names.index(self.layout.console_names[column.index])]
+                result.append((offset, source, ord(column.char)))
+        return result
+
+
+_FOOTER = b"[/Input]"

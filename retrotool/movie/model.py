@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import InitVar, dataclass, field
 from types import MappingProxyType
 from typing import Any, Literal
 
@@ -66,9 +66,15 @@ def _thaw(value: Any) -> Any:
     return value
 
 
-def _read_only(array: Any, dtype: type, ndim: int, what: str) -> np.ndarray:
-    """A private read-only copy, so no caller can change a Movie after the fact."""
-    out: np.ndarray = np.array(array, dtype=dtype, copy=True, order="C")
+def _read_only(array: Any, dtype: type, ndim: int, what: str, owned: bool = False) -> np.ndarray:
+    """A private read-only copy, so no caller can change a Movie after the fact.
+
+    An ``owned`` array (one the codec has just made and shares with nobody) is kept
+    as it is when it already has the right dtype and layout: copying a long movie's
+    buttons would double the memory a read needs at its peak.
+    """
+    fits = isinstance(array, np.ndarray) and array.dtype == dtype and array.flags.c_contiguous
+    out: np.ndarray = array if owned and fits else np.array(array, dtype=dtype, copy=True, order="C")
     if out.ndim != ndim:
         raise ValueError(f"{what} must have {ndim} dimensions, got shape {out.shape}")
     if out.size and int(out.max()) > 1:
@@ -88,6 +94,9 @@ class Movie:
     matters with a ``state``; power-on movies always carry ``"libretro"``. ``meta`` is
     retrotool's own JSON data (core, options, content SHA-1, checkpoints), stored in a
     ``retrotool.json`` entry that other readers ignore.
+
+    ``_owned`` is for the codec alone: it says ``buttons`` and ``console`` were just
+    made for this movie and nothing else refers to them, so they need no copy.
     """
 
     system: str
@@ -99,16 +108,17 @@ class Movie:
     console_names: tuple[str, ...] = ()
     extras: tuple[tuple[str, bytes], ...] = ()
     meta: Mapping[str, Any] = field(default_factory=dict)
+    _owned: InitVar[bool] = False
 
-    def __post_init__(self) -> None:
+    def __post_init__(self, _owned: bool) -> None:
         spec = systems.get(self.system)
-        buttons = _read_only(self.buttons, np.uint8, 3, "buttons")
+        buttons = _read_only(self.buttons, np.uint8, 3, "buttons", _owned)
         frames, players, width = buttons.shape
         if width != len(spec.buttons):
             raise ValueError(f"{spec.name} has {len(spec.buttons)} buttons; buttons has shape {buttons.shape}")
         if not 1 <= players <= spec.max_players:
             raise ValueError(f"{spec.name} allows 1 to {spec.max_players} players, buttons has {players}")
-        console, names = self._console(frames)
+        console, names = self._console(frames, _owned)
         if self.state_format not in ("libretro", "bizhawk"):
             raise ValueError(f"state_format must be 'libretro' or 'bizhawk', not {self.state_format!r}")
         set_ = object.__setattr__
@@ -122,12 +132,12 @@ class Movie:
         set_(self, "extras", tuple((str(n), bytes(d)) for n, d in self.extras))
         set_(self, "meta", _freeze(json.loads(json.dumps(_thaw(self.meta)))))
 
-    def _console(self, frames: int) -> tuple[np.ndarray, tuple[str, ...]]:
+    def _console(self, frames: int, owned: bool) -> tuple[np.ndarray, tuple[str, ...]]:
         names = tuple(str(n) for n in self.console_names)
         raw = self.console
         if not names and np.size(raw) == 0:
             raw = np.zeros((frames, 0), np.uint8)
-        console = _read_only(raw, np.uint8, 2, "console")
+        console = _read_only(raw, np.uint8, 2, "console", owned)
         if console.shape != (frames, len(names)):
             raise ValueError(f"console must have shape ({frames}, {len(names)}), got {console.shape}")
         if len(set(names)) != len(names):

@@ -14,11 +14,11 @@ import secrets
 import struct
 import zipfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Generator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import BinaryIO, Protocol
 
 from retrotool.errors import MovieFormatError, OutputExistsError
 
@@ -27,8 +27,8 @@ __all__ = [
     "Pieces",
     "ZipEntry",
     "atomic_write",
-    "build_zip",
     "open_archive",
+    "write_zip",
     "zstd_compress",
     "zstd_decompress",
 ]
@@ -53,7 +53,7 @@ _ZIP_ERRORS = (
 )
 _ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 _ZSTD_PIECE = 1024  # compressed bytes per step: bounds the output of one step to ~32 MiB
-PIECE = 1 * MiB  # inflated bytes per step when an entry is read piece by piece
+PIECE = MiB // 4  # inflated bytes per step when an entry is read piece by piece
 _EPOCH = (1980, 1, 1, 0, 0, 0)
 # deflate level: 3 costs a third of the default 6 on a million-line log, for ~25% more bytes
 DEFLATE_LEVEL = 3
@@ -102,7 +102,7 @@ class Archive:
         """The inflated bytes of ``name``, refusing more than ``limit`` bytes."""
         return b"".join(self.pieces(name, limit))
 
-    def pieces(self, name: str, limit: int) -> Iterator[bytes]:
+    def pieces(self, name: str, limit: int) -> Generator[bytes, None, None]:
         """The inflated bytes of ``name`` in pieces of at most ``PIECE`` bytes, refusing more than ``limit``.
 
         Inflating piece by piece lets a long input log be decoded without ever holding its whole text.
@@ -179,13 +179,15 @@ def zstd_compress(data: bytes) -> bytes:
     return result
 
 
-def build_zip(entries: list[ZipEntry]) -> bytes:
-    """A zip of ``entries`` in order, with fixed timestamps so equal movies give equal bytes."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as zf:
+def write_zip(entries: list[ZipEntry], into: BinaryIO) -> None:
+    """Write a zip of ``entries``, in order, to the seekable ``into``.
+
+    Timestamps are fixed so equal movies give equal bytes. The zip goes straight to
+    ``into`` (the temp file, when a movie is written), so it is never held whole in memory.
+    """
+    with zipfile.ZipFile(into, "w") as zf:
         for entry in entries:
             _write_entry(zf, entry)
-    return buffer.getvalue()
 
 
 def _write_entry(zf: zipfile.ZipFile, entry: ZipEntry) -> None:
@@ -201,8 +203,8 @@ def _write_entry(zf: zipfile.ZipFile, entry: ZipEntry) -> None:
             dest.write(piece)
 
 
-def atomic_write(path: str | os.PathLike[str], data: bytes, *, force: bool) -> None:
-    """Write ``data`` to a temp file beside ``path``, fsync it, then move it into place.
+def atomic_write(path: str | os.PathLike[str], fill: Callable[[BinaryIO], None], *, force: bool) -> None:
+    """Let ``fill`` write a temp file beside ``path``, fsync it, then move it into place.
 
     Without ``force`` the final step is a hard link, which fails if ``path`` appeared
     meanwhile, so an existing file is never replaced even in a race.
@@ -213,7 +215,7 @@ def atomic_write(path: str | os.PathLike[str], data: bytes, *, force: bool) -> N
     temp = target.with_name(f"{target.name}.tmp-{secrets.token_hex(6)}")
     try:
         with open(temp, "xb") as handle:
-            handle.write(data)
+            fill(handle)
             handle.flush()
             os.fsync(handle.fileno())
         _move_into_place(temp, target, force)
