@@ -21,13 +21,13 @@ import json
 import logging
 import os
 
-from retrotool import systems
+from retrotool import outputs, systems
 from retrotool.errors import MovieFormatError
 from retrotool.movie.header import bizhawk_header, format_header, sr_header
 from retrotool.movie.inputlog import EncodedLog
 from retrotool.movie.layout import SR_CONSOLE, Dialect, bizhawk_layout, sr_layout
 from retrotool.movie.model import Movie
-from retrotool.movie.zipio import ZipEntry, atomic_write, write_zip, zstd_compress
+from retrotool.movie.zipio import ZipEntry, write_zip, zstd_compress
 
 __all__ = ["to_bytes", "write"]
 
@@ -118,4 +118,4 @@ def write(
     movie: Movie, path: str | os.PathLike[str], *, dialect: Dialect = "stable-retro", force: bool = False
 ) -> None:
     """Write ``movie`` to ``path`` atomically; an existing file is replaced only with ``force``."""
-    atomic_write(path, functools.partial(write_zip, _entries(movie, dialect)), force=force)
+    outputs.write_atomic(path, functools.partial(write_zip, _entries(movie, dialect)), force=force)

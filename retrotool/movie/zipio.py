@@ -10,23 +10,21 @@ from __future__ import annotations
 import io
 import lzma
 import os
-import secrets
 import struct
 import zipfile
 import zlib
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Generator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
-from retrotool.errors import MovieFormatError, OutputExistsError
+from retrotool.errors import MovieFormatError
 
 __all__ = [
     "Archive",
     "Pieces",
     "ZipEntry",
-    "atomic_write",
     "open_archive",
     "write_zip",
     "zstd_compress",
@@ -201,50 +199,3 @@ def _write_entry(zf: zipfile.ZipFile, entry: ZipEntry) -> None:
     with zf.open(info, "w") as dest:
         for piece in (entry.data,) if isinstance(entry.data, bytes) else entry.data:
             dest.write(piece)
-
-
-def atomic_write(path: str | os.PathLike[str], fill: Callable[[BinaryIO], None], *, force: bool) -> None:
-    """Let ``fill`` write a temp file beside ``path``, fsync it, then move it into place.
-
-    Without ``force`` the final step is a hard link, which fails if ``path`` appeared
-    meanwhile, so an existing file is never replaced even in a race.
-    """
-    target = Path(path)
-    if target.exists() and not force:
-        raise OutputExistsError(f"{target} exists; pass --force to overwrite")
-    temp = target.with_name(f"{target.name}.tmp-{secrets.token_hex(6)}")
-    try:
-        with open(temp, "xb") as handle:
-            fill(handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        _move_into_place(temp, target, force)
-        _fsync_dir(target.parent)
-    finally:
-        temp.unlink(missing_ok=True)
-
-
-def _move_into_place(temp: Path, target: Path, force: bool) -> None:
-    if force:
-        os.replace(temp, target)
-        return
-    try:
-        os.link(temp, target)
-    except FileExistsError as exc:
-        raise OutputExistsError(f"{target} exists; pass --force to overwrite") from exc
-    except OSError:  # no hard links on this filesystem: the exists() check above must do
-        os.replace(temp, target)
-
-
-def _fsync_dir(directory: Path) -> None:
-    """Make the rename durable; not every platform can open a directory."""
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)

@@ -52,6 +52,7 @@ class TraceSink:
         self, path: str | Path, *, every_n: int = 1, force: bool = False, evaluator: Evaluator | None = None
     ) -> None:
         self.target = outputs.check_target(path, force)
+        self.force = force
         self.every_n = every_n
         self.evaluator = evaluator
         self._rows = np.empty(0, np.int64)
@@ -90,7 +91,7 @@ class TraceSink:
         try:
             self._file.close()
             if error is None:
-                outputs.commit(self._tmp, self.target)
+                outputs.commit(self._tmp, self.target, self.force)
         except OSError as e:
             error = e
             raise RetroToolError(f"cannot write {self.target}: {e.strerror}") from None

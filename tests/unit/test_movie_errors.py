@@ -14,7 +14,7 @@ import pytest
 import zstandard
 
 from retrotool import movie
-from retrotool.errors import MovieFormatError, OutputExistsError
+from retrotool.errors import RetroToolError, MovieFormatError, OutputExistsError
 from retrotool.movie import Movie
 
 GENESIS_KEY = "P1 Z|P1 X|P1 Y|P1 C|P1 Right|P1 Left|P1 Down|P1 Up|P1 Start|P1 Mode|P1 A|P1 B|"
@@ -188,7 +188,7 @@ def test_output_exists(tmp_path: Path) -> None:
     target = tmp_path / "m.bk2"
     target.write_bytes(b"keep")
     m = Movie(system="Genesis", buttons=np.zeros((2, 1, 12), np.uint8), state=b"s")
-    with pytest.raises(OutputExistsError, match=r"m\.bk2 exists; pass --force to overwrite"):
+    with pytest.raises(OutputExistsError, match=r"m\.bk2 already exists; pass --force to overwrite"):
         movie.write(m, target)
     assert target.read_bytes() == b"keep"
     movie.write(m, target, force=True)
@@ -202,7 +202,7 @@ def test_failed_write_leaves_no_temp_file(tmp_path: Path, monkeypatch: pytest.Mo
 
     monkeypatch.setattr(os, "fsync", broken_fsync)
     m = Movie(system="Genesis", buttons=np.zeros((2, 1, 12), np.uint8), state=b"s")
-    with pytest.raises(OSError, match="No space"):
+    with pytest.raises(RetroToolError, match=r"cannot write .*m\.bk2: No space left on device"):
         movie.write(m, tmp_path / "m.bk2")
     assert os.listdir(tmp_path) == []
 
