@@ -1,0 +1,82 @@
+"""The example movie examples/airstriker.bk2 (made by examples/record_airstriker.py).
+
+It verifies, shows real play (the score rises all along, not just in the first
+seconds), and stable-retro replays it frame for frame. Needs stable-retro.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from retrotool import jobs
+from retrotool import movie as bk2
+
+pytestmark = pytest.mark.realcore
+
+MOVIE = Path(__file__).resolve().parents[2] / "examples" / "airstriker.bk2"
+HALF_MINUTE = 1800  # frames
+
+
+@pytest.fixture
+def movie() -> bk2.Movie:
+    spec = importlib.util.find_spec("stable_retro")
+    if spec is None or not spec.submodule_search_locations:
+        pytest.skip("stable-retro (the 'cores' extra) is not installed")
+    root = Path(next(iter(spec.submodule_search_locations)))
+    if not (root / "data" / "stable" / "Airstriker-Genesis-v0" / "rom.md").is_file():
+        pytest.skip("stable-retro has no Airstriker ROM")
+    return bk2.read(MOVIE)
+
+
+def _trace(tmp_path: Path, every: int) -> list[dict]:
+    path = tmp_path / "trace.jsonl"
+    jobs.playback(MOVIE, trace=path, trace_every=every)
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def test_example_verifies(movie: bk2.Movie) -> None:
+    assert MOVIE.stat().st_size < 2 << 20
+    assert movie.header_value("GameName") == "Airstriker-Genesis-v0" and movie.meta["core"] == "genesis_plus_gx"
+    assert movie.frames >= 10_000 and not movie.buttons[0].any()  # row 0: stable-retro's reset frame
+    assert jobs.verify(MOVIE).checkpoints == len(movie.checkpoints) > 10
+
+
+def test_example_is_real_play(movie: bk2.Movie, tmp_path: Path) -> None:
+    rows = _trace(tmp_path, every=60)
+    score = np.array([r["info"]["score"] for r in rows])
+    assert score[-1] > 0
+    # points scored in every half-minute but at most one (a new game starts at 0)
+    gains = np.maximum(np.diff(score), 0)
+    per_half_minute = [gains[i : i + HALF_MINUTE // 60].sum() for i in range(0, len(gains), HALF_MINUTE // 60)]
+    assert sum(g > 0 for g in per_half_minute) >= len(per_half_minute) - 1, per_half_minute
+    assert gains.sum() >= 1000  # hundreds of enemies' worth, not a lucky shot
+
+
+SR_PLAY = r"""
+import hashlib, json, sys
+import stable_retro as retro
+m = retro.Movie(sys.argv[1])
+m.step()
+env = retro.make(game=m.get_game(), state=retro.State.NONE, use_restricted_actions=retro.Actions.ALL,
+                 players=m.players, render_mode=None)
+env.initial_state = m.get_state()
+env.reset()
+hashes, info = [hashlib.sha256(env.get_ram().tobytes()).hexdigest()], {}
+while m.step():
+    _, _, _, _, info = env.step([m.get_key(i, 0) for i in range(env.num_buttons)])
+    hashes.append(hashlib.sha256(env.get_ram().tobytes()).hexdigest())
+print(json.dumps({"hashes": hashes, "score": int(info["score"])}))
+"""
+
+
+def test_example_replays_in_stable_retro(movie: bk2.Movie, tmp_path: Path, python_json) -> None:
+    theirs = python_json(SR_PLAY, str(MOVIE))
+    ours = _trace(tmp_path, every=1)
+    assert len(theirs["hashes"]) == movie.frames
+    assert theirs["hashes"] == [r["ram"] for r in ours]
+    assert theirs["score"] == ours[-1]["info"]["score"] > 0
