@@ -344,7 +344,7 @@ def cores_(
 def main() -> None:
     """Entry point: run the app, turning project errors into short messages."""
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)
     except RetroToolError as e:
         err.print(f"[red]error:[/red] {escape(str(e))}", highlight=False, markup=True, soft_wrap=True)
         sys.exit(1)
@@ -363,3 +363,7 @@ def main() -> None:
         if isinstance(e, click.exceptions.Exit):
             sys.exit(e.exit_code)
         raise
+    if code == 130:  # Typer turns Ctrl-C into exit code 130, returned (not raised) without standalone mode
+        err.print("interrupted")
+    if isinstance(code, int) and code:
+        sys.exit(code)

@@ -19,7 +19,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from retrotool import jobs, movie as bk2
+from retrotool import jobs
+from retrotool import movie as bk2
 from retrotool.errors import RetroToolError
 from retrotool.replay import Sink
 from retrotool.sinks.overlay import InfoReader
@@ -74,7 +75,7 @@ class RenderOutcome:
 
 
 def render(
-    movie_path: Path, targets: Targets, settings: VideoSettings = VideoSettings(), *,
+    movie_path: Path, targets: Targets, settings: VideoSettings | None = None, *,
     info: InfoReader | None = None, core: str | Path | None = None, rom: Path | None = None,
     trace: Path | None = None, trace_every: int = 1, force: bool = False, progress: Progress | None = None,
 ) -> RenderResult:
@@ -85,6 +86,7 @@ def render(
     """
     if not targets.any():
         raise RetroToolError("nothing to render: give --mp4, --gif, --png-dir or --view")
+    settings = settings or VideoSettings()
     targets = _into_folders(movie_path, targets)
     movie = bk2.read(movie_path)
     settings.check(movie.frames)
@@ -96,7 +98,9 @@ def render(
     videos = [VideoSink(path, kind, settings, info=info, force=force) for kind, path in targets.files()]
     sinks: list[Sink] = list(videos)
     if trace is not None:
-        sinks.append(TraceSink(trace, every_n=trace_every, force=force))
+        game = jobs.integration(movie)
+        evaluator = game.evaluator() if game is not None else None
+        sinks.append(TraceSink(trace, every_n=trace_every, force=force, evaluator=evaluator))
     if targets.view:
         from retrotool.sinks.window import WindowSink
 
@@ -120,7 +124,7 @@ def per_movie(movie: Path, targets: Targets) -> Targets:
 
 
 def render_many(
-    movies: Sequence[Path], folders: Targets, settings: VideoSettings = VideoSettings(), *,
+    movies: Sequence[Path], folders: Targets, settings: VideoSettings | None = None, *,
     workers: int = 1, info: InfoReader | None = None, core: str | Path | None = None,
     rom: Path | None = None, force: bool = False, progress: Progress | None = None,
 ) -> list[RenderOutcome]:
@@ -137,6 +141,7 @@ def render_many(
         raise RetroToolError("nothing to render: give --mp4, --gif or --png-dir (a folder for many movies)")
     if workers < 1:
         raise RetroToolError(f"--jobs must be at least 1, not {workers}")
+    settings = settings or VideoSettings()
     _check_names(movies)
     _make_folders(folders)
     kwargs = {"info": info, "core": core, "rom": rom, "force": force}
@@ -165,7 +170,7 @@ def _in_child(movie: Path, targets: Targets, settings: VideoSettings, kwargs: di
             return RenderOutcome(movie, None, f"{movie}: the render process died (the core crashed?)")
         except RetroToolError as e:
             return RenderOutcome(movie, None, str(e))
-        except Exception as e:  # a bug, but it must not stop the other movies
+        except Exception as e:  # noqa: BLE001 - a bug, but it must not stop the other movies
             return RenderOutcome(movie, None, f"{type(e).__name__}: {e}")
 
 

@@ -78,7 +78,7 @@ class Ffmpeg:
 
     def __init__(self, args: Sequence[str], *, feed: bool = False) -> None:
         self.command = [exe(), "-hide_banner", "-nostdin", "-loglevel", "warning", "-y", *args]
-        self._log: IO[bytes] = tempfile.TemporaryFile(prefix="retrotool-ffmpeg-")
+        self._log: IO[bytes] = tempfile.TemporaryFile(prefix="retrotool-ffmpeg-")  # noqa: SIM115 - closed by _reap
         self._tail = ""
         log.debug("starting %s", self.command_line)
         try:

@@ -18,6 +18,7 @@ complete; an error or Ctrl-C kills ffmpeg and removes the folder.
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import wave
 from dataclasses import dataclass
@@ -38,6 +39,7 @@ Kind = Literal["mp4", "gif", "png"]
 AAC_RATES = (96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000)
 PNG_PATTERN = "%08d.png"  # frame files are named by movie row
 AUDIO_WAV = "audio.wav"
+X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow")
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +56,7 @@ class VideoSettings:
     end: int | None = None
     audio: bool = True
     crf: int = 18
+    preset: str = "superfast"  # x264's speed/size trade-off (ultrafast .. veryslow)
     lossless: bool = False
     buttons: bool = False  # draw the held buttons
     show_info: bool = False  # draw the game's RAM variables (needs an InfoReader)
@@ -66,6 +69,8 @@ class VideoSettings:
             raise RetroToolError(f"--scale must be at least 1, not {self.scale}")
         if not 0 <= self.crf <= 51:
             raise RetroToolError(f"--crf must be between 0 and 51 (x264's range), not {self.crf}")
+        if self.preset not in X264_PRESETS:
+            raise RetroToolError(f"unknown x264 preset {self.preset!r}; use one of {', '.join(X264_PRESETS)}")
         if self.crop is not None and (self.crop[0] < 0 or self.crop[1] < 0 or min(self.crop[2:]) < 1):
             raise RetroToolError(f"--crop {','.join(map(str, self.crop))}: x and y must be >= 0, w and h >= 1")
         if not 0 <= self.start < end <= frames:
@@ -84,21 +89,21 @@ class _Format:
 
     output: tuple[str, ...]
     filters: str
-    audio: Literal["mux", "wav", "none"]
+    audio: Literal["mux", "wav", "none"]  # mux: a final ffmpeg call joins video and WAV into the file
     file: str
+    even: bool = False  # the pixel format needs even sides: odd ones get a black row/column
 
 
 # Option sets per output kind; {crf}, {start} and {half} are filled in.
 _FORMATS: dict[str, _Format] = {
-    # yuv420p plays everywhere but needs even sides: pad with a black row/column
+    # yuv420p plays everywhere but needs even sides
     "mp4": _Format(
-        ("-c:v", "libx264", "-preset", "veryfast", "-crf", "{crf}", "-pix_fmt", "yuv420p", "-movflags", "+faststart"),
-        "pad=ceil(iw/2)*2:ceil(ih/2)*2", "mux", "video.mp4",
+        ("-c:v", "libx264", "-preset", "{preset}", "-crf", "{crf}", "-pix_fmt", "yuv420p"), "", "mux", "video.mp4",
+        even=True,
     ),
     # x264's RGB mode at qp 0 decodes to the exact RGB frames
     "lossless": _Format(
-        ("-c:v", "libx264rgb", "-preset", "veryfast", "-qp", "0", "-pix_fmt", "rgb24", "-movflags", "+faststart"),
-        "", "mux", "video.mp4",
+        ("-c:v", "libx264rgb", "-preset", "{preset}", "-qp", "0", "-pix_fmt", "rgb24"), "", "mux", "video.mp4",
     ),
     # browsers show at most ~50 GIF frames a second: keep every second frame;
     # one palette per frame (exact for games with <= 256 colours on screen), streamed
@@ -204,7 +209,7 @@ class VideoSink:
         lo, hi = max(s.start - batch.start, 0), min(self._end - batch.start, batch.n)
         if batch.video is not None and lo < hi:
             frames = self._prepare(batch.video[lo:hi], batch.buttons[lo:hi])
-            self._encoder_for(frames).write(memoryview(frames).cast("B"))
+            self._encoder_for(frames).write(frames.data)
             self.frames_written += frames.shape[0]
         if self._wav is not None and batch.audio is not None and inside:
             self._write_audio(batch.audio)
@@ -221,7 +226,8 @@ class VideoSink:
         finally:
             if error is not None and self._encoder is not None:
                 self._encoder.kill()
-            self._close_wav()
+            with contextlib.suppress(RetroToolError):  # already closed unless we are failing anyway
+                self._close_wav()
             if self._work is not None:
                 shutil.rmtree(self._work, ignore_errors=True)
                 self._work = None
@@ -268,17 +274,19 @@ class VideoSink:
         height, width = int(frames.shape[1]), int(frames.shape[2])
         s = self.settings
         fps = rational(self._replay.av.fps)
+        self.size = (width * s.scale, height * s.scale)
         filters = [f"scale=iw*{s.scale}:ih*{s.scale}:flags=neighbor"] if s.scale > 1 else []
+        if self.format.even and (self.size[0] % 2 or self.size[1] % 2):
+            filters.append("pad=ceil(iw/2)*2:ceil(ih/2)*2")
+            self.size = (self.size[0] + self.size[0] % 2, self.size[1] + self.size[1] % 2)
         if self.format.filters:
             filters.append(self.format.filters.format(half=fps / 2))
-        output = [arg.format(crf=s.crf, start=s.start) for arg in self.format.output]
+        output = [arg.format(crf=s.crf, start=s.start, preset=s.preset) for arg in self.format.output]
         args = [
             "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width}x{height}", "-framerate", str(fps),
             "-i", "pipe:0", *(["-vf", ",".join(filters)] if filters else []), *output,
             *(_timescale(fps) if self.kind == "mp4" else []), str(self._work / self.format.file),
         ]
-        even = 2 if "pad=" in self.format.filters else 1
-        self.size = (-(-width * s.scale // even) * even, -(-height * s.scale // even) * even)
         self._encoder = ffmpeg.Ffmpeg(args, feed=True)
         return self._encoder
 
@@ -290,7 +298,7 @@ class VideoSink:
     def _open_wav(self, rate: float) -> None:
         hz, self._repeat, self._tempo = wav_rate(rate)
         self._wav_hz = hz
-        wav = wave.open(str(self._wav_path()), "wb")
+        wav = wave.open(str(self._wav_path()), "wb")  # noqa: SIM115 - closed by _close_wav
         wav.setnchannels(2)
         wav.setsampwidth(2)
         wav.setframerate(hz)
@@ -302,7 +310,7 @@ class VideoSink:
         if self._repeat > 1:
             data = np.repeat(data, self._repeat, axis=0)
         try:
-            self._wav.writeframesraw(data)
+            self._wav.writeframesraw(data.data)
         except OSError as e:
             raise RetroToolError(f"cannot write the audio of {self.target}: {e.strerror}") from None
         self.samples_written += int(audio.shape[0])
@@ -327,21 +335,29 @@ class VideoSink:
                 _replace_folder(self._work / "frames", self.target)
                 return
             final = self._work / self.format.file
-            if self.format.audio == "mux" and self.samples_written:
+            if self.format.audio == "mux":
                 final = self._mux(final, rational(self._replay.av.fps))
             outputs.commit(final, self.target)
         except OSError as e:
             raise RetroToolError(f"cannot write {self.target}: {e.strerror}") from None
 
     def _mux(self, video: Path, fps: Fraction) -> Path:
-        """Copy the video stream and encode the WAV as AAC into one MP4."""
+        """Copy the video stream and encode the WAV (if any sound came) as AAC into one MP4.
+
+        Also moves the MP4's index to the front (+faststart) so players can
+        start before the whole file has arrived.
+        """
         assert self._work is not None
         out = self._work / "final.mp4"
-        tempo = ["-af", f"atempo={self._tempo:.12f}"] if self._tempo is not None else []
-        rate = [] if self._wav_hz in AAC_RATES else ["-ar", "48000"]
+        inputs, audio = ["-i", str(video)], ["-an"]
+        if self.samples_written:
+            inputs += ["-i", str(self._wav_path())]
+            tempo = ["-af", f"atempo={self._tempo:.12f}"] if self._tempo is not None else []
+            rate = [] if self._wav_hz in AAC_RATES else ["-ar", "48000"]
+            # the "fast" AAC coder takes half the time of the default at 192k, where both sound alike
+            audio = ["-map", "1:a", *tempo, "-c:a", "aac", "-aac_coder", "fast", "-b:a", "192k", *rate]
         args = [
-            "-i", str(video), "-i", str(self._wav_path()), "-map", "0:v", "-map", "1:a", "-c:v", "copy",
-            *tempo, "-c:a", "aac", "-b:a", "192k", *rate, *_timescale(fps), "-movflags", "+faststart", str(out),
+            *inputs, "-map", "0:v", "-c:v", "copy", *audio, *_timescale(fps), "-movflags", "+faststart", str(out),
         ]
         ffmpeg.run(args)
         return out
