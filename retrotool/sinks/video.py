@@ -29,7 +29,7 @@ from typing import Literal
 import numpy as np
 
 from retrotool import outputs
-from retrotool.errors import RetroToolError
+from retrotool.errors import OutputExistsError, RetroToolError
 from retrotool.frames import FrameBatch
 from retrotool.replay import Needs, ReplayInfo
 from retrotool.sinks import ffmpeg
@@ -161,6 +161,7 @@ class VideoSink:
         if kind != "png" and self.target.is_dir():
             raise RetroToolError(f"{self.target} is a folder; give a file name for the {kind} output")
         self.kind = kind
+        self.force = force
         self.settings = settings
         self.format = _FORMATS["lossless" if kind == "mp4" and settings.lossless else kind]
         self.frames_written = 0
@@ -332,12 +333,12 @@ class VideoSink:
         self._close_wav()
         try:
             if self.kind == "png":
-                _replace_folder(self._work / "frames", self.target)
+                _replace_folder(self._work / "frames", self.target, self.force)
                 return
             final = self._work / self.format.file
             if self.format.audio == "mux":
                 final = self._mux(final, rational(self._replay.av.fps))
-            outputs.commit(final, self.target)
+            outputs.commit(final, self.target, self.force)
         except OSError as e:
             raise RetroToolError(f"cannot write {self.target}: {e.strerror}") from None
 
@@ -373,7 +374,10 @@ def is_frames_folder(path: Path) -> bool:
     return path.is_dir() and all(p.suffix == ".png" or p.name == AUDIO_WAV for p in path.iterdir())
 
 
-def _replace_folder(frames: Path, target: Path) -> None:
+def _replace_folder(frames: Path, target: Path, force: bool) -> None:
+    """Move the finished frames folder into place (an old one only goes with force)."""
     if target.exists():
+        if not force:
+            raise OutputExistsError(f"{target} already exists; pass --force to overwrite it")
         shutil.rmtree(target)
     frames.rename(target)
