@@ -1,0 +1,135 @@
+"""Datasets made by `retrotool dump-dataset`: the folder layout, its manifest, and loading.
+
+A dataset is a folder::
+
+    OUT/manifest.json          what was made and how (see `Manifest`), rewritten after each episode
+    OUT/<movie>-<sha1[:10]>.npz one episode per movie (arrays below), written whole or not at all
+    OUT/data/                  with --format minari: a Minari dataset (hdf5) built from the episodes
+
+Each `.npz` holds `observations` (or `observations.rgb` and
+`observations.ram` with `--obs both`), `actions`, `rewards`,
+`terminations`, `truncations` and `infos.<variable>`; the alignment is
+described in `retrotool.sinks.dataset`. The `.npz` episodes are what a
+re-run resumes from, so a Minari dataset keeps them too (they are small).
+
+`load(path)` yields the same `Episode` values from either format.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from retrotool import outputs
+from retrotool.errors import RetroToolError
+
+MANIFEST = "manifest.json"
+MINARI_DIR = "data"
+KIND = "retrotool-dataset"
+VERSION = 1
+Format = Literal["npz", "minari"]
+
+
+@dataclass(frozen=True, slots=True)
+class Episode:
+    """One movie's trajectory: N+1 observations and infos, N of everything else."""
+
+    movie: str
+    observations: np.ndarray | dict[str, np.ndarray]
+    actions: np.ndarray  # uint8 [N, players * buttons]
+    rewards: np.ndarray  # float64 [N]
+    terminations: np.ndarray  # bool [N]
+    truncations: np.ndarray  # bool [N]
+    infos: dict[str, np.ndarray] = field(default_factory=dict)  # int64 [N + 1] per RAM variable
+
+    def __repr__(self) -> str:
+        def shape(a: np.ndarray | dict[str, np.ndarray]) -> str:
+            if isinstance(a, dict):
+                return "{" + ", ".join(f"{k}: {shape(v)}" for k, v in a.items()) + "}"
+            return f"{a.dtype}{list(a.shape)}"
+
+        return (f"Episode({self.movie!r}, observations={shape(self.observations)}, actions={shape(self.actions)}, "
+                f"return={float(self.rewards.sum()):g}, infos={sorted(self.infos)})")
+
+
+def read_manifest(folder: Path) -> dict[str, Any] | None:
+    """The folder's manifest, or None when it has none; a damaged one is an error."""
+    path = folder / MANIFEST
+    if not path.is_file():
+        return None
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        raise RetroToolError(f"{path} is damaged ({e}); remove the folder or pass --force to replace it") from None
+    if not isinstance(doc, dict) or doc.get("kind") != KIND:
+        raise RetroToolError(f"{path} is not a retrotool dataset manifest; choose another output folder")
+    if doc.get("version") != VERSION:
+        raise RetroToolError(f"{path} has dataset version {doc.get('version')}, this retrotool reads {VERSION}")
+    return doc
+
+
+def write_manifest(folder: Path, manifest: dict[str, Any]) -> None:
+    """Atomically: a crash leaves the previous manifest, which lists only complete episodes."""
+    text = json.dumps(manifest, indent=1).encode()
+    outputs.write_atomic(folder / MANIFEST, lambda f: f.write(text), force=True)
+
+
+def load(path: str | Path, format: Format | None = None) -> Iterator[Episode]:
+    """Episodes of a dataset folder as numpy arrays.
+
+    `format` picks what to read when a folder holds both: "minari" reads
+    `data/` through the minari package, "npz" the episode files. Default:
+    Minari when it is there. A bare Minari data folder (one with a
+    `metadata.json`, e.g. `OUT/data`) is read as Minari.
+    """
+    folder = Path(path)
+    if (folder / "metadata.json").is_file() and format != "npz":
+        yield from _minari_episodes(folder, None)
+        return
+    manifest = read_manifest(folder)
+    if manifest is None:
+        raise RetroToolError(f"{folder} is not a dataset: it has no {MANIFEST} (made by `retrotool dump-dataset`)")
+    minari_dir = folder / MINARI_DIR
+    if format == "minari" or (format is None and (minari_dir / "metadata.json").is_file()):
+        if not (minari_dir / "metadata.json").is_file():
+            raise RetroToolError(f"{folder} has no Minari dataset; make it with `dump-dataset --format minari`")
+        yield from _minari_episodes(minari_dir, manifest)
+        return
+    for record in manifest["episodes"]:
+        yield read_npz(folder / record["file"], record["movie"])
+
+
+def read_npz(path: Path, movie: str = "") -> Episode:
+    with np.load(path) as z:
+        arrays = {name: z[name] for name in z.files}
+    obs_names = [n for n in arrays if n.startswith("observations")]
+    observations = (arrays["observations"] if obs_names == ["observations"]
+                    else {n.split(".", 1)[1]: arrays[n] for n in obs_names})
+    infos = {n.split(".", 1)[1]: arrays[n] for n in arrays if n.startswith("infos.")}
+    return Episode(movie or path.stem, observations, arrays["actions"], arrays["rewards"],
+                   arrays["terminations"], arrays["truncations"], infos)
+
+
+def _minari_episodes(data_path: Path, manifest: dict[str, Any] | None) -> Iterator[Episode]:
+    minari = _import_minari()
+    dataset = minari.MinariDataset(str(data_path))
+    movies = [r["movie"] for r in manifest["episodes"]] if manifest else []
+    for i, ep in enumerate(dataset.iterate_episodes()):
+        obs = ep.observations
+        observations = {k: np.asarray(v) for k, v in obs.items()} if isinstance(obs, dict) else np.asarray(obs)
+        infos = {k: np.asarray(v) for k, v in (ep.infos or {}).items()}
+        yield Episode(movies[i] if i < len(movies) else f"episode {ep.id}", observations, np.asarray(ep.actions),
+                      np.asarray(ep.rewards), np.asarray(ep.terminations), np.asarray(ep.truncations), infos)
+
+
+def _import_minari() -> Any:
+    try:
+        import minari
+    except ImportError:
+        raise RetroToolError("Minari datasets need the minari package: pip install 'retrotool[dataset]'") from None
+    return minari

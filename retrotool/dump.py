@@ -1,0 +1,335 @@
+"""`dump-dataset`: movies → a dataset folder, one episode per movie, resumable.
+
+One episode is an ordinary replay (the one loop) with a `DatasetSink`
+attached, run from the movie's start up to the episode's last row. Many
+movies run in fresh processes, `workers` at a time (cores keep global
+state, and a core that crashes then ends only its movie), or as Ray tasks
+(`executor="ray"`, one task per movie, each in a fresh worker process;
+every node must see the output folder). Only this process writes the
+manifest: after each episode, so it always lists exactly the complete
+episode files, and a re-run skips the movies it lists (matched by SHA-1).
+A movie that fails is reported and skipped; `strict` stops at the first.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import multiprocessing
+import shutil
+import signal
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+from enum import StrEnum
+from typing import Any
+
+from retrotool import datasets, games, jobs, movie as bk2, to_minari
+from retrotool.errors import ContentError, DatasetExistsError, RetroToolError
+from retrotool.replay import ArraySource, replay
+from retrotool.sinks.dataset import DatasetOptions, DatasetSink, check_choice
+from retrotool.variables import Evaluator, load_scenario, load_variables
+
+log = logging.getLogger(__name__)
+
+
+
+class OutputFormat(StrEnum):
+    """--format: npz episodes, or those plus a Minari dataset built from them."""
+
+    NPZ = "npz"
+    MINARI = "minari"
+
+
+class ExecutorKind(StrEnum):
+    """--executor: local processes, or tasks on a Ray cluster."""
+
+    LOCAL = "local"
+    RAY = "ray"
+
+WorkerProgress = Callable[[int, str, int, int], None]  # (worker slot, movie name, rows done, rows total)
+PROGRESS_EVERY = 0.2  # seconds between progress messages from a worker process
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """One movie to dump: plain values, so it travels to a process or a Ray task."""
+
+    movie: Path
+    sha1: str
+    target: Path
+    options: DatasetOptions
+    core: str | None = None
+    rom: Path | None = None
+    scenario: Path | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    movie: Path
+    record: dict[str, Any] | None  # the manifest entry of a written episode
+    error: str | None = None
+    resumed: bool = False  # already in the dataset: not run again
+
+
+@dataclass(frozen=True, slots=True)
+class DumpResult:
+    out: Path
+    format: str
+    outcomes: tuple[Outcome, ...]
+    steps: int  # steps written by this run
+    seconds: float
+    minari: Path | None
+
+    @property
+    def failed(self) -> list[Outcome]:
+        return [o for o in self.outcomes if o.error is not None]
+
+
+def movie_sha1(path: Path) -> str:
+    h = hashlib.sha1()
+    with open(path, "rb") as f:
+        while block := f.read(1 << 20):
+            h.update(block)
+    return h.hexdigest()
+
+
+def evaluator_for(movie: bk2.Movie, scenario: Path | None) -> Evaluator | None:
+    """The game's RAM variables and rules; `scenario` replaces its scenario.json."""
+    game = jobs.integration(movie)
+    if scenario is None:
+        return game.evaluator() if game is not None else None
+    data = game.folder / "data.json" if game is not None else None
+    if data is None or not data.is_file():
+        name = movie.header_value("GameName") or "?"
+        raise ContentError(f"--scenario needs the game's RAM variables, but {name!r} has no integration with a data.json")
+    return Evaluator(load_variables(data), load_scenario(scenario))
+
+
+def dump_episode(job: Job, progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
+    """Replay one movie into its episode file; returns its manifest entry."""
+    movie = bk2.read(job.movie)
+    sink = DatasetSink(job.target, job.options, evaluator_for(movie, job.scenario))
+    last = int(job.options.check(movie.frames)[-1])
+    emulator, system, found = jobs.open_emulator(movie, job.movie, job.core, job.rom)
+    with emulator:
+        replay(emulator, system, ArraySource(movie.buttons[: last + 1]), [sink], progress=progress)
+    return {
+        "movie": str(job.movie), "movie_sha1": job.sha1, "file": job.target.name,
+        "game": movie.header_value("GameName") or "?", "system": system.name, "core": emulator.core_name,
+        "core_version": emulator.core_version, "content_sha1": emulator.content_sha1,
+        "infos": sorted(sink.evaluator.variables) if sink.evaluator else [], **sink.summary,
+    }
+
+
+# -- the output folder -----------------------------------------------------------
+
+
+def open_output(out: Path, fmt: str, options: DatasetOptions, force: bool) -> dict[str, Any]:
+    """The manifest to continue: a new one, or the folder's own when it was made the same way."""
+    fresh = {"kind": datasets.KIND, "version": datasets.VERSION, "format": str(fmt), "options": options.as_dict(),
+             "episodes": []}
+    if not out.exists():
+        if not out.parent.is_dir():
+            raise RetroToolError(f"cannot create {out}: folder {out.parent} does not exist")
+        out.mkdir()
+        return fresh
+    manifest = datasets.read_manifest(out) if out.is_dir() else None
+    if manifest is None and out.is_dir() and not any(out.iterdir()):
+        return fresh
+    if force and manifest is not None:
+        shutil.rmtree(out)
+        out.mkdir()
+        return fresh
+    if manifest is None:
+        what = "a file" if not out.is_dir() else "a folder that is not a retrotool dataset"
+        raise DatasetExistsError(f"{out} is {what}; choose another output folder")
+    if manifest["options"] != fresh["options"] or manifest["format"] != fmt:
+        raise DatasetExistsError(
+            f"{out} holds a dataset made with other options ({manifest['format']}, {manifest['options']}); "
+            "pass --force to replace it, or choose another output folder"
+        )
+    _sweep(out, ".*.tmp-*")  # left by a run that was killed
+    return manifest
+
+
+def _sweep(folder: Path, pattern: str) -> None:
+    for path in folder.glob(pattern):
+        shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
+
+
+def _admit(manifest: dict[str, Any], record: dict[str, Any]) -> str | None:
+    """Add an episode, unless its shapes differ from the dataset's (then: why not)."""
+    shape = {"system": record["system"], "buttons": record["buttons"], "players": record["players"],
+             "observation": {k: v[1:] for k, v in record["observations"].items()}, "infos": record["infos"]}
+    for key, value in shape.items():
+        if key in manifest and manifest[key] != value:
+            hint = " (use --resize/--crop to make pictures equal)" if key == "observation" else ""
+            return f"{record['movie']}: its {key} {value} differs from the dataset's {manifest[key]}{hint}"
+    manifest.update(shape)
+    manifest["episodes"].append(record)
+    return None
+
+
+# -- running many movies -----------------------------------------------------------
+
+
+def _child(conn: Any, job: Job) -> None:  # noqa: ANN401 - a multiprocessing Connection
+    last = 0.0
+
+    def progress(done: int, total: int) -> None:
+        nonlocal last
+        if time.monotonic() - last >= PROGRESS_EVERY or done == total:
+            last = time.monotonic()
+            conn.send(("progress", done, total))
+
+    try:
+        conn.send(("ok", dump_episode(job, progress)))
+    except RetroToolError as e:
+        conn.send(("error", str(e)))
+
+
+def run_isolated(job: Job, slot: int = 0, progress: WorkerProgress | None = None) -> Outcome:
+    """One movie in a fresh process; a crash of the core becomes this movie's error."""
+    ctx = multiprocessing.get_context("spawn")  # not forkserver: its server keeps the environment of its start
+    parent, child = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=_child, args=(child, job), daemon=True)
+    proc.start()
+    child.close()
+    message: tuple[Any, ...] | None = None
+    try:
+        while message is None:
+            got = parent.recv()
+            if got[0] == "progress":
+                if progress is not None:
+                    progress(slot, job.movie.name, got[1], got[2])
+            else:
+                message = got
+    except EOFError:
+        pass
+    finally:
+        proc.join()
+        parent.close()
+    if message is None:
+        _sweep(job.target.parent, f".{job.target.name}.tmp-*")  # what the dead process was writing
+        code = proc.exitcode or 0
+        how = signal.Signals(-code).name if code < 0 else f"exit code {code}"
+        return Outcome(job.movie, None, f"{job.movie}: the replay process died ({how}); did the core crash?")
+    kind, value = message
+    return Outcome(job.movie, value, None) if kind == "ok" else Outcome(job.movie, None, str(value))
+
+
+def _run_local(jobs_: Sequence[Job], workers: int, progress: WorkerProgress | None) -> Iterator[Outcome]:
+    slots = list(range(workers))
+
+    def one(job: Job) -> Outcome:
+        slot = slots.pop()
+        try:
+            return run_isolated(job, slot, progress)
+        finally:
+            slots.append(slot)
+
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="dump") as pool:
+        futures = [pool.submit(one, j) for j in jobs_]
+        try:
+            for future in as_completed(futures):
+                yield future.result()
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _ray_task(job: Job) -> Outcome:
+    try:
+        return Outcome(job.movie, dump_episode(job), None)
+    except RetroToolError as e:
+        return Outcome(job.movie, None, str(e))
+
+
+def _run_ray(jobs_: Sequence[Job], address: str | None) -> Iterator[Outcome]:
+    try:
+        import ray
+    except ImportError:
+        raise RetroToolError("--executor ray needs Ray: pip install 'retrotool[ray]'") from None
+    if not ray.is_initialized():
+        ray.init(address=address, include_dashboard=False, log_to_driver=False)
+    task = ray.remote(max_calls=1)(_ray_task)  # a fresh worker process per movie: cores keep globals
+    pending = {task.remote(j): j for j in jobs_}
+    while pending:
+        done, _ = ray.wait(list(pending), num_returns=1)
+        job = pending.pop(done[0])
+        try:
+            yield ray.get(done[0])
+        except Exception as e:  # noqa: BLE001 - a task that died (a crashed core) fails only its movie
+            yield Outcome(job.movie, None, f"{job.movie}: the Ray task failed ({type(e).__name__}: {str(e)[:200]})")
+
+
+def dump_dataset(
+    movies: Sequence[Path], out: Path, *, fmt: str = OutputFormat.NPZ, options: DatasetOptions | None = None,
+    workers: int = 1, executor: str = ExecutorKind.LOCAL, address: str | None = None, strict: bool = False,
+    force: bool = False, core: str | None = None, rom: Path | None = None, scenario: Path | None = None,
+    progress: Callable[[int, int], None] | None = None, worker_progress: WorkerProgress | None = None,
+) -> DumpResult:
+    """Dump every movie not yet in `out`; `progress(done, total)` counts movies."""
+    options = options or DatasetOptions()
+    check_choice(OutputFormat, fmt, "--format")
+    check_choice(ExecutorKind, executor, "--executor")
+    if workers < 1:
+        raise RetroToolError(f"--workers must be at least 1, not {workers}")
+    options.validate()
+    manifest = open_output(out, fmt, options, force)
+    todo, outcomes = _plan(movies, out, manifest, Job(Path(), "", Path(), options, core, rom, scenario))
+    t0, steps = time.perf_counter(), 0
+    if executor == ExecutorKind.RAY:
+        runner = _run_ray(todo, address)
+    elif len(todo) == 1 and workers == 1:  # nothing to isolate from: run here, without a process's start-up
+        runner = iter([_run_here(todo[0], worker_progress)])
+    else:
+        runner = _run_local(todo, workers, worker_progress)
+    for done, outcome in enumerate(runner, 1):
+        if outcome.record is not None:
+            why = _admit(manifest, outcome.record)
+            if why is None:
+                datasets.write_manifest(out, manifest)
+                steps += outcome.record["steps"]
+            else:
+                (out / outcome.record["file"]).unlink(missing_ok=True)
+                outcome = Outcome(outcome.movie, None, why)
+        outcomes.append(outcome)
+        if progress is not None:
+            progress(done, len(todo))
+        if outcome.error is not None and strict:
+            raise RetroToolError(f"{outcome.error} (--strict; the {len(manifest['episodes'])} episodes written are kept)")
+    minari = to_minari.build(out, manifest) if fmt == OutputFormat.MINARI and manifest["episodes"] else None
+    return DumpResult(out, str(fmt), tuple(outcomes), steps, time.perf_counter() - t0, minari)
+
+
+def _plan(movies: Sequence[Path], out: Path, manifest: dict[str, Any], template: Job) -> tuple[list[Job], list[Outcome]]:
+    """Jobs for the movies not in the dataset yet; outcomes for those that are."""
+    done = {r["movie_sha1"]: r for r in manifest["episodes"]}
+    todo: list[Job] = []
+    outcomes: list[Outcome] = []
+    for movie in movies:
+        try:
+            sha = movie_sha1(movie)
+        except OSError as e:
+            outcomes.append(Outcome(movie, None, f"cannot read movie {movie}: {e.strerror}"))
+            continue
+        if sha in done:
+            outcomes.append(Outcome(movie, done[sha], None, resumed=True))
+        elif all(j.sha1 != sha for j in todo):
+            target = out / f"{movie.stem}-{sha[:10]}.npz"
+            todo.append(Job(movie, sha, target, template.options, template.core, template.rom, template.scenario))
+    return todo, outcomes
+
+
+def _run_here(job: Job, progress: WorkerProgress | None) -> Outcome:
+    def report(done: int, total: int) -> None:
+        if progress is not None:
+            progress(0, job.movie.name, done, total)
+
+    try:
+        return Outcome(job.movie, dump_episode(job, report), None)
+    except RetroToolError as e:
+        return Outcome(job.movie, None, str(e))

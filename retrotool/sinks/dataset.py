@@ -1,0 +1,334 @@
+"""The dataset sink: one movie's replay → one episode file of (obs, action, reward, ...).
+
+Alignment (Minari's convention, N+1 observations for N actions), with the
+movie rows start .. end-1 and frame skip K:
+
+- row `start` is the episode's reset frame. Its picture (or RAM) is the
+  first observation and its buttons are *not* an action — as in
+  stable-retro, whose `reset()` runs one frame with no input (row 0 of its
+  movies), so o_0 here is the observation its `reset()` returns.
+- step j (0-based) covers rows start+jK+1 .. start+(j+1)K: its action is
+  those K rows' buttons combined (`Combine`), its reward the sum of their
+  per-row rewards, `terminated` whether the scenario's done condition held
+  at any of them, and o_{j+1} the picture after its last row.
+- N = (end-1-start) // K steps; rows after the last full step are dropped.
+  `truncated` is true at the last step unless it terminated (a movie just
+  stops). A movie that plays on past a game over keeps going: terminated
+  may then be true before the last step.
+- infos (N+1, one per observation) are the game's RAM variables at the
+  observation's row; an unreadable variable is -1.
+
+Observations: the first observed picture's size is the native size (a
+core that changes resolution mid-movie has other frames fitted to it by
+nearest neighbour), then `crop` (x, y, w, h) → `resize` (w, h, nearest
+neighbour) → `grayscale` (uint8 [h, w, 1], luma (77 R + 150 G + 29 B +
+128) >> 8). RAM observations are system RAM bytes, uint8 [ram_size].
+Actions are uint8 [players × buttons], player-major, each player's
+buttons in the system's canonical order (a MultiBinary action).
+
+Every array streams into its own deflated part (`npzip.Column`) in a work
+folder beside the target; `close` assembles the `.npz` and moves it into
+place, or removes everything after an error.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import asdict, dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from retrotool import outputs
+from retrotool.errors import RetroToolError
+from retrotool.frames import FrameBatch
+from retrotool.replay import Needs, ReplayInfo
+from retrotool.sinks.npzip import Column, Part, assemble
+from retrotool.sinks.video import fit
+from retrotool.variables import Evaluator
+
+FLUSH_ROWS = 4096  # small per-step values are written this many at a time
+MISSING = -1  # an info variable the address space cannot read
+
+
+class ObsKind(StrEnum):
+    """What an observation is: the picture, the system RAM, or both (a dict)."""
+
+    RGB = "rgb"
+    RAM = "ram"
+    BOTH = "both"
+
+
+class Combine(StrEnum):
+    """How the K rows of a frame-skip step become one action.
+
+    any: a button is pressed if held in any of the K rows (no press is lost);
+    first: the buttons of the step's first row (what was pressed right after
+    the observation); last: those of its last row.
+    """
+
+    ANY = "any"
+    FIRST = "first"
+    LAST = "last"
+
+
+@dataclass(frozen=True, slots=True)
+class DatasetOptions:
+    """How movies become episodes (plain values: they travel to worker processes)."""
+
+    obs: ObsKind = ObsKind.RGB
+    grayscale: bool = False
+    resize: tuple[int, int] | None = None  # (w, h)
+    crop: tuple[int, int, int, int] | None = None  # (x, y, w, h) of the native picture
+    frame_skip: int = 1
+    combine: Combine = Combine.ANY
+    start: int = 0
+    end: int | None = None  # rows before `end`; None: to the movie's end
+
+    def check(self, frames: int) -> np.ndarray:
+        """Validate against a movie of `frames` rows; returns the observation rows."""
+        self.validate()
+        end = frames if self.end is None else self.end
+        steps = (end - 1 - self.start) // self.frame_skip
+        if not 0 <= self.start < end <= frames or steps < 1:
+            raise RetroToolError(
+                f"--start {self.start} --end {end} --frame-skip {self.frame_skip} leaves no step in a movie of "
+                f"{frames} rows: an episode needs start < start + K < end <= {frames}"
+            )
+        return self.start + self.frame_skip * np.arange(steps + 1, dtype=np.int64)
+
+    def validate(self) -> None:
+        """The checks that need no movie."""
+        check_choice(ObsKind, self.obs, "--obs")
+        check_choice(Combine, self.combine, "--combine")
+        if self.frame_skip < 1:
+            raise RetroToolError(f"--frame-skip must be at least 1, not {self.frame_skip}")
+        if self.resize is not None and min(self.resize) < 1:
+            raise RetroToolError(f"--resize {self.resize[0]}x{self.resize[1]}: both sides must be at least 1")
+        if self.crop is not None and (min(self.crop[:2]) < 0 or min(self.crop[2:]) < 1):
+            raise RetroToolError(f"--crop {','.join(map(str, self.crop))}: x and y must be >= 0, w and h >= 1")
+
+    def as_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        return {k: (str(v) if isinstance(v, StrEnum) else list(v) if isinstance(v, tuple) else v) for k, v in d.items()}
+
+
+def check_choice(kind: type[StrEnum], value: object, option: str) -> None:
+    """An unknown value of a closed set is an error that lists the valid ones."""
+    if value not in {m.value for m in kind}:
+        valid = ", ".join(m.value for m in kind)
+        raise RetroToolError(f"{option} {value!r} is not one of: {valid}")
+
+
+def grayscale(frames: np.ndarray) -> np.ndarray:
+    """uint8 [n, h, w, 3] → uint8 [n, h, w, 1], integer luma (ITU-R 601 weights / 256)."""
+    luma = frames @ np.array([77, 150, 29], np.uint16) + np.uint16(128)
+    return (luma >> 8).astype(np.uint8)[..., None]
+
+
+class Pictures:
+    """The picture pipeline: fit to the native size, crop, resize, grayscale."""
+
+    def __init__(self, options: DatasetOptions, native: tuple[int, int]) -> None:
+        self.options, self.native = options, native
+        height, width = native
+        crop = options.crop or (0, 0, width, height)
+        if crop[0] + crop[2] > width or crop[1] + crop[3] > height:
+            raise RetroToolError(
+                f"--crop {','.join(map(str, crop))} does not fit the {width}x{height} picture "
+                "(x + w and y + h must stay inside it)"
+            )
+        self.crop = crop
+        w, h = options.resize or crop[2:]
+        self._rows = np.arange(h) * crop[3] // h
+        self._cols = np.arange(w) * crop[2] // w
+        self.shape = (h, w, 1 if options.grayscale else 3)
+
+    def __call__(self, frames: np.ndarray) -> np.ndarray:
+        """The observations of frames uint8 [n, h, w, 3]; a view when nothing changes them."""
+        if frames.shape[1:3] != self.native:
+            frames = fit(frames, *self.native)
+        x, y, w, h = self.crop
+        frames = frames[:, y : y + h, x : x + w]
+        if self.options.resize is not None:
+            frames = frames[:, self._rows][:, :, self._cols]
+        return grayscale(frames) if self.options.grayscale else frames
+
+
+class DatasetSink:
+    """Writes one episode as an `.npz` at `target` (see the module docstring for the alignment)."""
+
+    def __init__(self, target: Path, options: DatasetOptions, evaluator: Evaluator | None = None) -> None:
+        self.target, self.options, self.evaluator = target, options, evaluator
+        self.obs_rows = np.empty(0, np.int64)
+        self.summary: dict[str, Any] = {}
+        self._work: Path | None = None
+        self._columns: dict[str, Column] = {}
+        self._pending: dict[str, list[Any]] = {}
+        self._pictures: Pictures | None = None
+        self._held = np.empty(0, np.uint8)  # action rows of the step in progress
+        self._step_reward, self._step_done, self._return = 0.0, False, 0.0
+        self._steps, self._last_done = 0, False
+
+    # -- the Sink protocol ---------------------------------------------------
+    def needs(self, frames: int) -> Needs:
+        self.obs_rows = self.options.check(frames)
+        first, last = int(self.obs_rows[0]), int(self.obs_rows[-1])
+        if self.evaluator is not None:  # rewards need every row's RAM from the reset row on
+            rows = np.arange(first, last + 1, dtype=np.int64)
+        else:
+            rows = self.obs_rows if self.options.obs != ObsKind.RGB else np.empty(0, np.int64)
+        return Needs(video=self.options.obs != ObsKind.RAM, snapshots=rows, space=self.evaluator is not None)
+
+    def open(self, info: ReplayInfo) -> None:
+        self._work = outputs.temp_name(self.target)
+        n = int(self.obs_rows.size)
+        width = info.players * len(info.system.buttons)
+        self.summary = {"steps": n - 1, "buttons": list(info.system.buttons), "players": info.players}
+        try:
+            self._work.mkdir()
+            self._add("actions", np.uint8, n - 1, (width,))
+            for name, dtype in (("rewards", np.float64), ("terminations", np.bool_), ("truncations", np.bool_)):
+                self._add(name, dtype, n - 1, ())
+            if self.options.obs != ObsKind.RGB:
+                self._add(self._obs_name("ram"), np.uint8, n, (info.ram_size,))
+            for var in self.evaluator.variables if self.evaluator is not None else ():
+                self._add(f"infos.{var}", np.int64, n, ())
+        except OSError as e:
+            raise self._disk_error(e) from None
+
+    def consume(self, batch: FrameBatch) -> None:
+        try:
+            self._consume(batch)
+        except OSError as e:
+            raise self._disk_error(e) from None
+
+    def close(self, error: BaseException | None) -> None:
+        """Assemble and move the episode into place, or remove every trace of it."""
+        try:
+            if error is None:
+                self._finish()
+        except OSError as e:
+            error = e
+            raise self._disk_error(e) from None
+        except BaseException as e:
+            error = e
+            raise
+        finally:
+            if error is not None:
+                for column in self._columns.values():
+                    column.abandon()
+            if self._work is not None:
+                shutil.rmtree(self._work, ignore_errors=True)
+                self._work = None
+
+    # -- per batch -------------------------------------------------------------
+    def _consume(self, batch: FrameBatch) -> None:
+        first, last = int(self.obs_rows[0]), int(self.obs_rows[-1])
+        if batch.last < first or batch.start > last:
+            return
+        here = self.obs_rows[(self.obs_rows >= batch.start) & (self.obs_rows <= batch.last)]
+        if self.options.obs != ObsKind.RAM and batch.video is not None and here.size:
+            i, k = int(here[0]) - batch.start, self.options.frame_skip  # observation rows step by K: a slice
+            self._pictures_column(batch.video).write(self._pictures_of(batch.video[i :: k][: here.size]))
+        if self.options.obs != ObsKind.RGB and batch.ram is not None and here.size:
+            self._push(self._obs_name("ram"), np.frombuffer(batch.ram, np.uint8)[None])
+        lo, hi = max(batch.start, first + 1), min(batch.last, last)
+        if lo <= hi:
+            self._actions(batch.buttons[lo - batch.start : hi - batch.start + 1])
+        if self.evaluator is not None and batch.space is not None and batch.last >= first:
+            self._evaluate(batch, here.size > 0)
+
+    def _evaluate(self, batch: FrameBatch, observed: bool) -> None:
+        """One row (rewards cut the batches at every row): step the game's rules."""
+        assert self.evaluator is not None and batch.space is not None
+        info, reward, done = self.evaluator.step(batch.space)
+        if batch.last > self.obs_rows[0]:
+            self._step_reward += reward
+            self._step_done |= done
+        if not observed:
+            return
+        for name, value in info.items():
+            self._pending[f"infos.{name}"].append(MISSING if value is None else value)
+        if batch.last > self.obs_rows[0]:
+            self._end_step()
+
+    def _actions(self, buttons: np.ndarray) -> None:
+        """Rows of buttons → actions of the completed steps; a partial step waits for the next batch."""
+        rows = buttons.reshape(buttons.shape[0], -1)
+        held = np.concatenate([self._held, rows]) if self._held.size else rows
+        k = self.options.frame_skip
+        done = held.shape[0] // k * k
+        if done:
+            groups = held[:done].reshape(-1, k, held.shape[1])
+            rule = self.options.combine
+            action = groups.max(axis=1) if rule == Combine.ANY else groups[:, 0] if rule == Combine.FIRST else groups[:, -1]
+            self._push("actions", action)
+            if self.evaluator is None:
+                for _ in range(action.shape[0]):
+                    self._end_step()
+        self._held = held[done:].copy()
+
+    def _end_step(self) -> None:
+        self._steps += 1
+        self._return += self._step_reward
+        self._pending["rewards"].append(self._step_reward)
+        self._pending["terminations"].append(self._step_done)
+        self._pending["truncations"].append(self._steps == self.summary["steps"] and not self._step_done)
+        self._last_done = self._step_done
+        self._step_reward, self._step_done = 0.0, False
+        if len(self._pending["rewards"]) >= FLUSH_ROWS:
+            self._flush()
+
+    # -- columns -----------------------------------------------------------------
+    def _obs_name(self, kind: str) -> str:
+        return f"observations.{kind}" if self.options.obs == ObsKind.BOTH else "observations"
+
+    def _add(self, name: str, dtype: type | np.dtype, rows: int, shape: tuple[int, ...]) -> Column:
+        assert self._work is not None, "open() comes first"
+        column = Column(self._work / f"{name}.part", name, np.dtype(dtype), rows, shape)
+        self._columns[name] = column
+        self._pending[name] = []
+        return column
+
+    def _pictures_column(self, video: np.ndarray) -> Column:
+        """Created at the first picture: only then is the native size known."""
+        name = self._obs_name("rgb")
+        if name not in self._columns:
+            self._pictures = Pictures(self.options, (int(video.shape[1]), int(video.shape[2])))
+            self._add(name, np.uint8, int(self.obs_rows.size), self._pictures.shape)
+        return self._columns[name]
+
+    def _pictures_of(self, frames: np.ndarray) -> np.ndarray:
+        assert self._pictures is not None
+        return self._pictures(frames)
+
+    def _push(self, name: str, rows: np.ndarray) -> None:
+        self._pending[name].extend(rows)
+        if len(self._pending[name]) >= FLUSH_ROWS:
+            self._flush()
+
+    def _flush(self) -> None:
+        for name, rows in self._pending.items():
+            if rows:
+                column = self._columns[name]
+                column.write(np.asarray(rows, dtype=column.dtype).reshape(-1, *column.row_shape))
+                rows.clear()
+
+    def _finish(self) -> None:
+        self._flush()
+        if self._work is None:
+            raise RetroToolError(f"no replay reached {self.target}")
+        parts: list[Part] = [c.finish() for c in self._columns.values()]
+        assembled = self._work / "episode.npz"
+        with open(assembled, "xb") as f:
+            assemble(parts, f)
+        outputs.commit(assembled, self.target)
+        obs = {n: [c.rows, *c.row_shape] for n, c in self._columns.items() if n.startswith("observations")}
+        self.summary.update(observations=obs, native=list(self._pictures.native) if self._pictures else None,
+                            total_reward=self._return, terminated=self._last_done)
+
+    def _disk_error(self, e: OSError) -> RetroToolError:
+        return RetroToolError(f"cannot write episode {self.target}: {e.strerror or e}")

@@ -1,0 +1,237 @@
+"""dump-dataset end to end on the test core: alignment, rewards, formats, many movies, failures.
+
+The movies play TestGame-Test (shipped integration: `score` is the u32 at
+RAM 0x10, the reward is its increase), so rewards can be checked against
+RAM read by hand. Observation o_i is the picture after row start + i*K.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from retrotool import datasets, dump, jobs
+from retrotool.errors import DatasetExistsError, RetroToolError
+from retrotool.replay import ArraySource, replay
+from retrotool.sinks import npzip
+from retrotool.sinks.dataset import DatasetOptions
+from retrotool.replay import Needs
+from retrotool.sinks.verify import screen_hash
+
+FRAMES = 240
+
+
+def _record(path: Path, buttons: np.ndarray) -> Path:
+    what = jobs.content(game="TestGame-Test")
+    jobs.record(system=what.system, core=None, rom=what.rom, buttons=buttons, out=path, start=what.start,
+                game=what.game)
+    return path
+
+
+@pytest.fixture
+def movies(tmp_path: Path, buttons) -> list[Path]:
+    folder = tmp_path / "movies"
+    folder.mkdir()
+    return [_record(folder / f"m{i}.bk2", buttons(FRAMES, 2, seed=i)) for i in range(2)]
+
+
+class _Rams:
+    """A sink keeping the system RAM after every row."""
+
+    def __init__(self) -> None:
+        self.rams: list[bytes] = []
+
+    def needs(self, frames: int) -> Needs:
+        return Needs(snapshots=np.arange(frames, dtype=np.int64))
+
+    def open(self, info: object) -> None:
+        pass
+
+    def consume(self, batch) -> None:  # type: ignore[no-untyped-def]
+        if batch.ram is not None:
+            self.rams.append(batch.ram)
+
+    def close(self, error: BaseException | None) -> None:
+        pass
+
+
+def _rams(movie: Path) -> list[bytes]:
+    """System RAM after every row, replayed by hand."""
+    m = jobs.bk2.read(movie)
+    emulator, system, _ = jobs.open_emulator(m, movie, None, None)
+    sink = _Rams()
+    with emulator:
+        replay(emulator, system, ArraySource(m.buttons), [sink])
+    return sink.rams
+
+
+def _score(ram: bytes) -> int:
+    return int.from_bytes(ram[0x10:0x14], "little")
+
+
+@pytest.mark.parametrize("start, skip", [(0, 1), (5, 4)])
+def test_observations_are_playbacks_frames_and_rewards_come_from_ram(
+    movies: list[Path], tmp_path: Path, start: int, skip: int
+) -> None:
+    movie = movies[0]
+    trace = tmp_path / "trace.jsonl"
+    jobs.playback(movie, trace=trace)
+    screens = [json.loads(line)["screen"] for line in trace.read_text().splitlines()]
+    result = dump.dump_dataset([movie], tmp_path / "ds", options=DatasetOptions(frame_skip=skip, start=start))
+    assert not result.failed
+    (ep,) = datasets.load(tmp_path / "ds")
+    rows = start + skip * np.arange((FRAMES - 1 - start) // skip + 1)
+    assert ep.observations.shape == (rows.size, 144, 160, 3) and ep.actions.shape == (rows.size - 1, 32)
+    assert [screen_hash(o) for o in ep.observations] == [screens[r] for r in rows]
+    scores = np.array([_score(r) for r in _rams(movie)])[rows]
+    assert np.array_equal(ep.infos["score"], scores)
+    assert np.array_equal(ep.rewards, np.diff(scores).astype(float)) and ep.rewards.sum() > 0
+    buttons = jobs.bk2.read(movie).buttons.reshape(FRAMES, -1)
+    for j in (0, rows.size - 2):  # the default rule: a button held in any of the step's rows
+        assert np.array_equal(ep.actions[j], buttons[rows[j] + 1 : rows[j + 1] + 1].max(axis=0))
+    assert not ep.terminations.any() and ep.truncations.tolist() == [False] * (rows.size - 2) + [True]
+
+
+def test_combine_rules_and_picture_options(movies: list[Path], tmp_path: Path) -> None:
+    buttons = jobs.bk2.read(movies[0]).buttons.reshape(FRAMES, -1)
+    plain = next(iter(datasets.load(_dump(movies[0], tmp_path / "a", DatasetOptions()))))
+    for rule, pick in (("first", lambda g: g[0]), ("last", lambda g: g[-1])):
+        ep = next(iter(datasets.load(_dump(movies[0], tmp_path / rule, DatasetOptions(frame_skip=3, combine=rule)))))
+        assert np.array_equal(ep.actions[7], pick(buttons[7 * 3 + 1 : 8 * 3 + 1]))
+    small = DatasetOptions(crop=(8, 8, 144, 128), resize=(72, 32), grayscale=True)
+    ep = next(iter(datasets.load(_dump(movies[0], tmp_path / "small", small))))
+    assert ep.observations.shape == (FRAMES, 32, 72, 1)
+    rgb = plain.observations[-1, 8:136:4, 8:152:2].astype(np.uint32)  # nearest neighbour: every 4th row, 2nd column
+    luma = (rgb @ np.array([77, 150, 29]) + 128) >> 8
+    assert np.array_equal(ep.observations[-1, :, :, 0], luma)
+    ram = next(iter(datasets.load(_dump(movies[0], tmp_path / "ram", DatasetOptions(obs="both", frame_skip=10)))))
+    assert ram.observations["ram"].shape == (24, 2048) and ram.observations["rgb"].shape == (24, 144, 160, 3)
+    assert _score(ram.observations["ram"][-1].tobytes()) == ram.infos["score"][-1]
+
+
+def _dump(movie: Path, out: Path, options: DatasetOptions, **kwargs) -> Path:  # type: ignore[no-untyped-def]
+    result = dump.dump_dataset([movie], out, options=options, **kwargs)
+    assert not result.failed, result.failed
+    return out
+
+
+def test_minari_dataset_loads_and_matches_the_npz_episodes(
+    movies: list[Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    minari = pytest.importorskip("minari")
+    out = tmp_path / "testgame-v0"
+    result = dump.dump_dataset(movies, out, fmt="minari", workers=2, options=DatasetOptions(frame_skip=2))
+    assert result.minari == out / "data" and not result.failed
+    monkeypatch.setenv("MINARI_DATASETS_PATH", str(tmp_path))
+    ds = minari.load_dataset("testgame-v0")
+    assert ds.total_episodes == 2 and ds.total_steps == 2 * ((FRAMES - 1) // 2)
+    assert ds.observation_space.shape == (144, 160, 3) and ds.action_space.n == 32
+    npz = list(datasets.load(out, "npz"))
+    via_minari = list(datasets.load(out, "minari"))
+    for a, b, episode in zip(npz, via_minari, ds.iterate_episodes()):
+        assert len(episode) == a.actions.shape[0] == (FRAMES - 1) // 2
+        assert np.array_equal(episode.observations[0], a.observations[0])
+        assert np.array_equal(episode.observations[-1], a.observations[-1])
+        for field in ("observations", "actions", "rewards", "terminations", "truncations"):
+            assert np.array_equal(getattr(a, field), getattr(b, field)), field
+        assert a.infos.keys() == b.infos.keys() and all(np.array_equal(a.infos[k], b.infos[k]) for k in a.infos)
+
+
+def test_resume_skips_complete_episodes_and_refuses_other_output(movies: list[Path], tmp_path: Path) -> None:
+    out = tmp_path / "ds"
+    dump.dump_dataset(movies[:1], out)
+    first = next(out.glob("*.npz"))
+    stamp = first.stat().st_mtime_ns
+    result = dump.dump_dataset(movies, out)
+    assert [o.resumed for o in result.outcomes] == [True, False] and first.stat().st_mtime_ns == stamp
+    assert len(datasets.read_manifest(out)["episodes"]) == 2
+    with pytest.raises(DatasetExistsError, match="other options.*--force"):
+        dump.dump_dataset(movies, out, options=DatasetOptions(frame_skip=2))
+    assert dump.dump_dataset(movies, out, options=DatasetOptions(frame_skip=2), force=True).steps > 0
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(DatasetExistsError, match="is a file"):
+        dump.dump_dataset(movies, tmp_path / "file")
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "notes.txt").write_text("mine")
+    with pytest.raises(DatasetExistsError, match="not a retrotool dataset"):
+        dump.dump_dataset(movies, tmp_path / "other", force=True)
+
+
+def test_failing_movies_are_reported_and_skipped(
+    movies: list[Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, buttons
+) -> None:
+    data = tmp_path / "data"
+    (data / "Missing-Test").mkdir(parents=True)
+    (data / "Missing-Test" / "rom.sha").write_text("0" * 40 + "\n")
+    monkeypatch.setenv("RETROTOOL_DATA_PATH", str(data))
+    missing = tmp_path / "missing.bk2"
+    movie = jobs.bk2.read(movies[0])
+    header = tuple((k, "Missing-Test" if k == "GameName" else v) for k, v in movie.header)
+    jobs.bk2.write(jobs.bk2.Movie(system="Test", buttons=movie.buttons, header=header), missing)
+    start = jobs.content(game="TestGame-Test").start or b""
+    at = int.from_bytes(start[12:16], "little") + 100  # the frame counter (RAM 0x004) of the start state, + 100
+    crash = _record(tmp_path / "crash.bk2", buttons(FRAMES, 2, seed=9))  # recorded whole, then the switch set
+    jobs.bk2.write(jobs.bk2.read(crash).with_meta(options={"testcore_crash_at": str(at)}), crash, force=True)
+    result = dump.dump_dataset([missing, movies[0], crash], tmp_path / "ds", workers=2)
+    errors = {o.movie.name: o.error for o in result.outcomes}
+    assert errors["m0.bk2"] is None
+    assert "retrotool import" in errors["missing.bk2"] and "died (SIGSEGV)" in errors["crash.bk2"]
+    manifest = datasets.read_manifest(tmp_path / "ds")
+    assert [e["movie"] for e in manifest["episodes"]] == [str(movies[0])]
+    assert sorted(p.name for p in (tmp_path / "ds").iterdir()) == sorted([manifest["episodes"][0]["file"], "manifest.json"])
+    with pytest.raises(RetroToolError, match="--strict"):
+        dump.dump_dataset([missing], tmp_path / "ds", strict=True)
+
+
+def test_disk_full_mid_episode_leaves_no_partial_file(
+    movies: list[Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "ds"
+    dump.dump_dataset(movies[:1], out)
+    before = (out / datasets.MANIFEST).read_bytes()
+    calls = {"n": 0}
+    real = npzip.Column._put
+
+    def full_disk(self: npzip.Column, data: bytes) -> None:
+        calls["n"] += 1
+        if calls["n"] > 50:
+            raise OSError(28, os.strerror(28))
+        real(self, data)
+
+    monkeypatch.setattr(npzip.Column, "_put", full_disk)
+    result = dump.dump_dataset(movies, out)
+    assert "No space left on device" in (result.failed[0].error or "")
+    assert (out / datasets.MANIFEST).read_bytes() == before
+    assert [p.name for p in out.iterdir() if p.name != datasets.MANIFEST] == [json.loads(before)["episodes"][0]["file"]]
+
+
+def test_unknown_values_list_the_valid_ones(movies: list[Path], tmp_path: Path, cli) -> None:
+    with pytest.raises(RetroToolError, match="rgb, ram, both"):
+        dump.dump_dataset(movies, tmp_path / "a", options=DatasetOptions(obs="rbg"))  # type: ignore[arg-type]
+    with pytest.raises(RetroToolError, match="npz, minari"):
+        dump.dump_dataset(movies, tmp_path / "b", fmt="hdf5")
+    proc = cli("dump-dataset", str(movies[0]), "-o", "c", "--combine", "or", cwd=tmp_path)
+    assert proc.returncode == 2 and "'any', 'first', 'last'" in proc.stderr
+    proc = cli("dump-dataset", str(movies[0]), "-o", "c", "--resize", "84", cwd=tmp_path)
+    assert proc.returncode == 1 and "WxH" in proc.stderr
+    proc = cli("dump-dataset", str(movies[0]), "-o", "d", "--frame-skip", "4", "--grayscale", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "59 " in proc.stdout and (tmp_path / "d" / "manifest.json").is_file()
+
+
+def test_ray_executor_writes_the_same_episodes(movies: list[Path], tmp_path: Path) -> None:
+    ray = pytest.importorskip("ray")
+    local = list(datasets.load(_dump(movies[0], tmp_path / "local", DatasetOptions(frame_skip=4))))
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    try:
+        result = dump.dump_dataset(movies, tmp_path / "ray", executor="ray", options=DatasetOptions(frame_skip=4))
+    finally:
+        ray.shutdown()
+    assert not result.failed and len(result.outcomes) == 2
+    remote = {e.movie: e for e in datasets.load(tmp_path / "ray")}
+    assert np.array_equal(remote[str(movies[0])].observations, local[0].observations)
+    assert np.array_equal(remote[str(movies[0])].rewards, local[0].rewards)
