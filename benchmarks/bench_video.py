@@ -243,7 +243,7 @@ def main() -> None:
         body = report(args.frames, times, ceiling, long)
         print(body)
         if not args.no_results:
-            append_results(body, "python benchmarks/bench_video.py " + " ".join(sys.argv[1:]))
+            append_results(body, " ".join(["python benchmarks/bench_video.py", *sys.argv[1:]]))
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 

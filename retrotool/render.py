@@ -93,7 +93,7 @@ def render(
     if settings.show_info and info is None:
         raise RetroToolError(
             f"--overlay info needs the RAM variables of {movie.header_value('GameName') or movie_path.name}, "
-            "but no integration (data.json) is known for it; drop --overlay info or add the integration"
+            "but no integration with RAM variables (data.json) was found for it; drop --overlay info"
         )
     videos = [VideoSink(path, kind, settings, info=info, force=force) for kind, path in targets.files()]
     sinks: list[Sink] = list(videos)
