@@ -91,6 +91,10 @@ def render(
     movie = bk2.read(movie_path)
     settings.check(movie.frames)
     if settings.show_info and info is None:
+        game = jobs.integration(movie)
+        evaluator = game.evaluator() if game is not None else None
+        info = evaluator.info if evaluator is not None else None
+    if settings.show_info and info is None:
         raise RetroToolError(
             f"--overlay info needs the RAM variables of {movie.header_value('GameName') or movie_path.name}, "
             "but no integration with RAM variables (data.json) was found for it; drop --overlay info"

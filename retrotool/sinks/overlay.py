@@ -14,8 +14,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from retrotool.sinks.font import label
+from retrotool.variables import AddressSpace
 
-InfoReader = Callable[[bytes], Mapping[str, int]]
+InfoReader = Callable[[AddressSpace], Mapping[str, int | None]]
 """The hook for `--overlay info`: system RAM (as the core exposes it) -> {variable: value}."""
 
 ON = ((0, 0, 0), (255, 255, 255))  # held: black text on white
@@ -101,9 +102,9 @@ class InfoOverlay:
         self.reader = reader
         self._images: list[np.ndarray] = []
 
-    def update(self, ram: bytes) -> None:
-        """Read the variables from a RAM snapshot; drawn until the next update."""
-        self._images = [label(f"{name} {value}", *TAG) for name, value in self.reader(ram).items()]
+    def update(self, space: AddressSpace) -> None:
+        """Read the variables from an address-space snapshot; drawn until the next update."""
+        self._images = [label(f"{name} {value}", *TAG) for name, value in self.reader(space).items()]
 
     def draw(self, frames: np.ndarray) -> None:
         for i, image in enumerate(self._images):

@@ -187,7 +187,8 @@ class VideoSink:
         if self._info is not None:
             rows += range(s.start, self._end, s.info_every)
         audio = s.audio and self.format.audio != "none"
-        return Needs(video=True, audio=audio, snapshots=np.unique(np.array(rows, np.int64)))
+        rows_ = np.unique(np.array(rows, np.int64))
+        return Needs(video=True, audio=audio, snapshots=rows_, space=self._info is not None)
 
     def open(self, info: ReplayInfo) -> None:
         self._replay = info
@@ -205,8 +206,8 @@ class VideoSink:
     def consume(self, batch: FrameBatch) -> None:
         s = self.settings
         inside = s.start <= batch.last < self._end
-        if self._info is not None and batch.ram is not None and inside:
-            self._info.update(batch.ram)
+        if self._info is not None and batch.space is not None and inside:
+            self._info.update(batch.space)
         lo, hi = max(s.start - batch.start, 0), min(self._end - batch.start, batch.n)
         if batch.video is not None and lo < hi:
             frames = self._prepare(batch.video[lo:hi], batch.buttons[lo:hi])

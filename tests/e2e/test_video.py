@@ -17,6 +17,7 @@ import sys
 import time
 from pathlib import Path
 
+import imageio.v3 as iio
 import imageio_ffmpeg
 import numpy as np
 import pytest
@@ -314,3 +315,18 @@ def _parent_and_name(stat: Path) -> tuple[int, bool]:
     except OSError:
         return -1, False
     return int(text[text.rindex(")") + 2 :].split()[1]), "ffmpeg" in text[: text.rindex(")")]
+
+
+def test_info_overlay_draws_the_integrations_variables(tmp_path: Path, buttons) -> None:
+    """A movie of the shipped TestGame-Test integration: --overlay info needs no hook from the caller."""
+    what = jobs.content(game="TestGame-Test")
+    movie = tmp_path / "g.bk2"
+    jobs.record(system=systems.get("Test"), core=None, rom=what.rom, buttons=buttons(60), out=movie,
+                start=what.start, game=what.game)
+    plain, info = tmp_path / "plain", tmp_path / "info"
+    render.render(movie, render.Targets(png_dir=plain), VideoSettings())
+    render.render(movie, render.Targets(png_dir=info), VideoSettings(show_info=True))
+    a = np.asarray(iio.imread(sorted(plain.glob("*.png"))[30]))
+    b = np.asarray(iio.imread(sorted(info.glob("*.png"))[30]))
+    differs = np.argwhere(np.any(a != b, axis=2))
+    assert differs.size and differs[:, 0].min() < 10 and differs[:, 1].min() < 10  # text at the top left

@@ -7,6 +7,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
+from retrotool.variables import AddressSpace, Block
 from retrotool.errors import RetroToolError
 from retrotool.sinks import font
 from retrotool.sinks.overlay import OFF, ON, ButtonsOverlay, InfoOverlay, short_name
@@ -115,12 +116,12 @@ def test_buttons_overlay_wraps_and_clips_on_a_small_picture() -> None:
 
 
 def test_info_overlay_draws_the_readers_values() -> None:
-    overlay = InfoOverlay(lambda ram: {"lives": ram[0], "score": ram[1] * 100})
-    overlay.update(bytes([3, 12]))
+    overlay = InfoOverlay(lambda space: {"lives": space.read(0, 1)[0], "score": space.read(1, 1)[0] * 100})
+    overlay.update(AddressSpace([Block(0, np.array([3, 12], np.uint8))]))
     frames = np.zeros((1, 40, 80, 3), np.uint8)
     overlay.draw(frames)
     assert frames[0, 1:8, 1:60].any() and frames[0, 9:16, 1:60].any()  # one line per variable
-    overlay.update(bytes([2, 12]))
+    overlay.update(AddressSpace([Block(0, np.array([2, 12], np.uint8))]))
     again = np.zeros_like(frames)
     overlay.draw(again)
     assert not np.array_equal(frames, again)

@@ -16,6 +16,7 @@ import imageio_ffmpeg
 import numpy as np
 import pytest
 
+from retrotool.variables import AddressSpace, Block
 from retrotool import systems
 from retrotool.errors import EncoderError, OutputExistsError, RetroToolError
 from retrotool.frames import FrameBatch
@@ -66,8 +67,9 @@ def drive(sink: VideoSink, video: np.ndarray, *, batch: int = 50, interrupt_at: 
             n = end - row
             audio = np.full((n * SAMPLES, 2), row % 1000, np.int16)
             snap = bytes(2048) if (end - 1) in stops else None
+            space = AddressSpace([Block(0, np.zeros(2048, np.uint8))]) if snap else None
             sink.consume(FrameBatch(row, np.zeros((n, 1, 16), np.uint8), np.zeros((n, 1), np.uint16),
-                                    video=video[row:end], audio=audio, ram=snap))
+                                    video=video[row:end], audio=audio, ram=snap, space=space))
             row = end
     except BaseException as e:
         sink.close(e)
@@ -195,8 +197,8 @@ def test_info_overlay_needs_a_reader_and_reads_every_row(tmp_path: Path) -> None
         VideoSink(tmp_path / "o.mp4", "mp4", VideoSettings(show_info=True))
     seen: list[int] = []
 
-    def reader(ram: bytes) -> dict[str, int]:
-        seen.append(len(ram))
+    def reader(space: AddressSpace) -> dict[str, int]:
+        seen.append(len(space.read(0, 2048) or b""))
         return {"score": len(seen)}
 
     sink = VideoSink(tmp_path / "o.mp4", "mp4", VideoSettings(show_info=True, start=5, end=25), info=reader)
