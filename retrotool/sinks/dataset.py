@@ -229,12 +229,14 @@ class DatasetSink:
         first, last = int(self.obs_rows[0]), int(self.obs_rows[-1])
         if batch.last < first or batch.start > last:
             return
-        here = self.obs_rows[(self.obs_rows >= batch.start) & (self.obs_rows <= batch.last)]
+        k = self.options.frame_skip  # observation rows are first + k*j: no search needed
+        j0, j1 = max(-((first - batch.start) // k), 0), (min(batch.last, last) - first) // k
+        here = first + k * np.arange(j0, j1 + 1, dtype=np.int64)
         if self.options.obs != ObsKind.RAM and batch.video is not None and here.size:
-            i, k = int(here[0]) - batch.start, self.options.frame_skip  # observation rows step by K: a slice
+            i = int(here[0]) - batch.start  # a slice: no copy
             self._pictures_column(batch.video).write(self._pictures_of(batch.video[i :: k][: here.size]))
         if self.options.obs != ObsKind.RGB and batch.ram is not None and here.size:
-            self._push(self._obs_name("ram"), np.frombuffer(batch.ram, np.uint8)[None])
+            self._columns[self._obs_name("ram")].write(np.frombuffer(batch.ram, np.uint8)[None])  # large: no pending
         lo, hi = max(batch.start, first + 1), min(batch.last, last)
         if lo <= hi:
             self._actions(batch.buttons[lo - batch.start : hi - batch.start + 1])

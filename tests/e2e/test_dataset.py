@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -235,3 +237,11 @@ def test_ray_executor_writes_the_same_episodes(movies: list[Path], tmp_path: Pat
     remote = {e.movie: e for e in datasets.load(tmp_path / "ray")}
     assert np.array_equal(remote[str(movies[0])].observations, local[0].observations)
     assert np.array_equal(remote[str(movies[0])].rewards, local[0].rewards)
+
+
+def test_behavior_cloning_example_learns() -> None:
+    pytest.importorskip("torch")
+    example = Path(__file__).resolve().parents[2] / "examples" / "behavior_cloning.py"
+    proc = subprocess.run([sys.executable, str(example), "--steps", "100"], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert "testgame.bk2: loss" in proc.stdout  # the script itself fails unless every loss went down
