@@ -74,16 +74,20 @@ env = retro.make("Airstriker-Genesis-v0", state="Level1", record=out, render_mod
                  use_restricted_actions=retro.Actions.ALL)
 env.reset(seed=0)
 rng = np.random.default_rng(11)
-hashes = [hashlib.sha256(env.get_ram().tobytes()).hexdigest()]
+def seen():
+    screen = np.ascontiguousarray(env.get_screen(), dtype=np.uint8).tobytes()
+    return [hashlib.sha256(env.get_ram().tobytes()).hexdigest(), hashlib.sha256(screen).hexdigest()]
+hashes = [seen()]
 for _ in range(frames):
     env.step(rng.integers(0, 2, size=env.num_buttons))
-    hashes.append(hashlib.sha256(env.get_ram().tobytes()).hexdigest())
+    hashes.append(seen())
 env.close()
 print(json.dumps(hashes))
 """
 
 SR_PLAY = r"""
 import hashlib, json, sys
+import numpy as np
 import stable_retro as retro
 m = retro.Movie(sys.argv[1])
 m.step()
@@ -91,18 +95,22 @@ env = retro.make(game=m.get_game(), state=retro.State.NONE, use_restricted_actio
                  players=m.players, render_mode=None)
 env.initial_state = m.get_state()
 env.reset()
-hashes = [hashlib.sha256(env.get_ram().tobytes()).hexdigest()]
+def seen():
+    screen = np.ascontiguousarray(env.get_screen(), dtype=np.uint8).tobytes()
+    return [hashlib.sha256(env.get_ram().tobytes()).hexdigest(), hashlib.sha256(screen).hexdigest()]
+hashes = [seen()]
 while m.step():
     env.step([m.get_key(i, 0) for i in range(env.num_buttons)])
-    hashes.append(hashlib.sha256(env.get_ram().tobytes()).hexdigest())
+    hashes.append(seen())
 print(json.dumps(hashes))
 """
 
 
-def _trace(movie: Path, rom: Path, tmp_path: Path) -> list[str]:
+def _trace(movie: Path, rom: Path, tmp_path: Path) -> list[list[str]]:
+    """[RAM sha256, screen sha256] after every row, as stable-retro's get_ram() and get_screen() give them."""
     trace = tmp_path / f"{movie.stem}.jsonl"
     jobs.playback(movie, rom=rom, trace=trace)
-    return [json.loads(line)["ram"] for line in trace.read_text().splitlines()]
+    return [[row["ram"], row["screen"]] for row in map(json.loads, trace.read_text().splitlines())]
 
 
 def test_stable_retro_movie_replays_here_identically(tmp_path: Path, airstriker, python_json) -> None:
