@@ -13,4 +13,13 @@ try:
 except PackageNotFoundError:  # running from a source tree that was never installed
     __version__ = "0+unknown"
 
-__all__ = ["__version__"]
+__all__ = ["Recorder", "__version__"]
+
+
+def __getattr__(name: str) -> object:
+    """`retrotool.Recorder` is imported on first use, so importing retrotool stays free."""
+    if name == "Recorder":
+        from retrotool.recorder import Recorder
+
+        return Recorder
+    raise AttributeError(f"module 'retrotool' has no attribute {name!r}")

@@ -202,12 +202,13 @@ def record(
     *, system: System, core: str | Path | None, rom: Path, buttons: np.ndarray, out: Path,
     start: bytes | None = None, checkpoint_every: int = DEFAULT_CHECKPOINT_EVERY,
     options: dict[str, str] | None = None, force: bool = False, game: str | None = None,
-    dialect: bk2.Dialect = "stable-retro", progress: Progress | None = None,
+    dialect: bk2.Dialect = "stable-retro", progress: Progress | None = None, rerecords: int = 0,
 ) -> RunResult:
     """Record a scripted input sequence from `start` (None: power-on) into a movie.
 
     `game` is the movie's GameName (stable-retro looks it up as an
     integration name); default: the ROM's file name without extension.
+    `rerecords` goes into the header (a recovered journal's count).
     """
     game = game or rom.stem
     target = outputs.check_target(out, force)
@@ -215,16 +216,17 @@ def record(
     source: InputSource = ArraySource(buttons)
     with Emulator(found.path, rom, ports=max(source.players, 1), options=options) as emulator:
         load_start(emulator, start)
-        builder = MovieBuilder(start, game, rom.name, checkpoint_every)
+        builder = MovieBuilder(start, game, rom.name, checkpoint_every, rerecords=rerecords)
         t0 = time.perf_counter()
         info = replay(emulator, system, source, [builder], progress=progress)
+        builder.finish(emulator.ram.tobytes(), emulator.screen())
         seconds = time.perf_counter() - t0
         movie = builder.movie(options).with_meta(core=found.name)
         bk2.write(movie, target, dialect=dialect, force=force)
         return RunResult(
             system.name, game, found.name, found.path, source.frames, source.frames / info.av.fps,
             seconds, ram_hash(emulator.ram.tobytes()), screen_hash(emulator.screen()),
-            len(builder.checkpoints.checkpoints),
+            len(builder.checkpoints),
         )
 
 

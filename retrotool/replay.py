@@ -9,6 +9,7 @@ resulting `FrameBatch` values to every sink in order.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -64,13 +65,18 @@ class Sink(Protocol):
 
 
 class InputSource(Protocol):
-    """Where a frame's buttons come from: a movie, a script, a person."""
+    """Where a frame's buttons come from: a movie, a script, a person.
+
+    A person's input has no known length: `frames` is then an upper bound
+    and `read` may return fewer rows than asked, which ends the run there
+    (the person quit, or went back to a savestate).
+    """
 
     frames: int
     players: int
 
     def read(self, start: int, n: int) -> np.ndarray:
-        """uint8 [n, players, n_buttons] for rows start .. start+n-1."""
+        """uint8 [k, players, n_buttons] for rows start .. start+k-1; k < n ends the input."""
         ...
 
 
@@ -107,7 +113,8 @@ def replay(
 ) -> ReplayInfo:
     """Run every row of `source` from the emulator's current state.
 
-    `batch` caps the frames per C call (default: large without video, about
+    The returned info counts the rows actually run (a live source may end
+    early). `batch` caps the frames per C call (default: large without video, about
     32 MiB of frames with video, so memory stays flat). Calls
     `progress(done, total)` after each batch. On any error every sink
     is closed with that error (so it can remove partial output) and the
@@ -133,14 +140,14 @@ def replay(
         for s in sinks:
             s.open(info)
             opened.append(s)
-        _loop(emulator, system, source, sinks, stops, (video, audio, space), batch, progress)
+        rows = _loop(emulator, system, source, sinks, stops, (video, audio, space), batch, progress)
     except BaseException as e:
         for s in opened:
             s.close(e)
         raise
     for s in sinks:
         s.close(None)
-    return info
+    return info if rows == info.frames else dataclasses.replace(info, frames=rows)
 
 
 def _snapshot_rows(needs: list[Needs]) -> np.ndarray:
@@ -157,7 +164,7 @@ def _loop(
     wants: tuple[bool, bool, bool],
     batch: int,
     progress: Callable[[int, int], None] | None,
-) -> None:
+) -> int:
     video, audio, space = wants
     total = source.frames
     row = 0
@@ -167,6 +174,10 @@ def _loop(
         if k < stops.size and stops[k] < end:
             end = int(stops[k]) + 1
         buttons = source.read(row, end - row)
+        if len(buttons) < end - row:  # the source ended early
+            if not len(buttons):
+                break
+            end = row + len(buttons)
         masks = system.masks(buttons)
         segments = emulator.run(masks, video=video, audio=audio)
         sound = emulator.audio() if audio else None
@@ -189,6 +200,7 @@ def _loop(
         row = end
         if progress is not None:
             progress(row, total)
+    return row
 
 
 def _screen(emulator: Emulator, frames: np.ndarray | None) -> np.ndarray:

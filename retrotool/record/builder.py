@@ -1,61 +1,122 @@
-"""The movie-building sink shared by every recorder (scripted or interactive).
+"""The movie-building sink shared by every recorder (scripted, a person, an agent).
 
-It keeps the buttons of each frame and, through a CheckpointSink, the
-checkpoints a later `verify` replays against; `movie()` then makes the
-immutable Movie value.
+It keeps the buttons of each frame and the checkpoints (RAM and screen
+hashes) a later `verify` replays against. A scripted recording feeds it one
+replay; a person or an agent feeds it one stretch of play after another, so
+each replay continues the movie where the previous one stopped, and loading
+a savestate cuts the movie back to that frame (`truncate`, a re-record).
+The last frame's checkpoint is added by `finish`, because only the recorder
+knows which frame is the last. A journal, when given, receives every row,
+checkpoint and cut as it happens, so a crash loses nothing it has written.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
 from retrotool import __version__
 from retrotool.frames import FrameBatch
-from retrotool.movie import Movie
+from retrotool.movie import Checkpoint, Movie
 from retrotool.replay import Needs, ReplayInfo
-from retrotool.sinks.verify import CheckpointSink, pack_rams
+from retrotool.sinks.verify import pack_rams, ram_hash, screen_hash
 
 RAM_ENTRY = "retrotool-ram.bin"
 DEFAULT_CHECKPOINT_EVERY = 600
 
 
-class MovieBuilder:
-    """Collects a recording; call `movie()` after the replay loop closed it."""
+class JournalWriter(Protocol):
+    """Where a builder mirrors what it records (see record/journal.py)."""
 
-    def __init__(self, state: bytes | None, game: str, rom_name: str, checkpoint_every: int) -> None:
+    def rows(self, masks: np.ndarray) -> None: ...
+
+    def checkpoint(self, checkpoint: Checkpoint) -> None: ...
+
+    def truncate(self, frames: int) -> None: ...
+
+
+class MovieBuilder:
+    """Collects a recording; call `finish` and then `movie()` when it is over."""
+
+    def __init__(
+        self, state: bytes | None, game: str, rom_name: str, checkpoint_every: int,
+        *, journal: JournalWriter | None = None, rerecords: int = 0,
+    ) -> None:
+        if checkpoint_every < 1:
+            raise ValueError(f"checkpoint_every must be at least 1, not {checkpoint_every}")
         self.state = state
         self.game = game
         self.rom_name = rom_name
-        self.checkpoints = CheckpointSink(checkpoint_every)
-        self._chunks: list[np.ndarray] = []
+        self.every_n = checkpoint_every
+        self.journal = journal
+        self.rerecords = rerecords
+        self.checkpoints: list[Checkpoint] = []
+        self.rams: list[bytes] = []
+        self.frames = 0
+        self._buttons = np.zeros((0, 1, 0), np.uint8)
         self._info: ReplayInfo | None = None
 
     def needs(self, frames: int) -> Needs:
-        return self.checkpoints.needs(frames)
+        """Snapshots at every N-th frame of the movie, counted from its first frame."""
+        first = -self.frames % self.every_n
+        return Needs(snapshots=np.arange(first, frames, self.every_n, dtype=np.int64))
 
     def open(self, info: ReplayInfo) -> None:
+        if self._info is None:
+            self._buttons = np.zeros((1024, info.players, len(info.system.buttons)), np.uint8)
+        elif info.players != self._info.players:
+            raise ValueError(f"a movie of {self._info.players} players cannot go on with {info.players}")
         self._info = info
-        self._chunks = []
-        self.checkpoints.open(info)
 
     def consume(self, batch: FrameBatch) -> None:
-        self._chunks.append(np.array(batch.buttons, copy=True))
-        self.checkpoints.consume(batch)
+        end = self.frames + batch.n
+        if end > len(self._buttons):
+            grown = np.zeros((max(end, 2 * len(self._buttons)), *self._buttons.shape[1:]), np.uint8)
+            grown[: self.frames] = self._buttons[: self.frames]
+            self._buttons = grown
+        self._buttons[self.frames : end] = batch.buttons
+        self.frames = end
+        if self.journal is not None:
+            self.journal.rows(batch.masks)
+        if batch.ram is not None and batch.screen is not None:
+            self._checkpoint(batch.ram, batch.screen)
 
     def close(self, error: BaseException | None) -> None:
-        self.checkpoints.close(error)
+        """Nothing to release: the recording stays usable after a failed stretch."""
+
+    def truncate(self, frames: int) -> None:
+        """Go back to `frames` rows (a savestate taken there was loaded): a re-record."""
+        if not 0 <= frames <= self.frames:
+            raise ValueError(f"cannot cut a movie of {self.frames} frames back to {frames}")
+        keep = sum(c.frame < frames for c in self.checkpoints)
+        del self.checkpoints[keep:], self.rams[keep:]
+        self.frames = frames
+        self.rerecords += 1
+        if self.journal is not None:
+            self.journal.truncate(frames)
+
+    def finish(self, ram: bytes, screen: np.ndarray) -> None:
+        """Add the checkpoint of the last frame (RAM and screen after it ran)."""
+        if self.frames and not (self.checkpoints and self.checkpoints[-1].frame == self.frames - 1):
+            self._checkpoint(ram, screen)
+
+    def _checkpoint(self, ram: bytes, screen: np.ndarray) -> None:
+        checkpoint = Checkpoint(self.frames - 1, ram_hash(ram), screen_hash(screen))
+        self.checkpoints.append(checkpoint)
+        self.rams.append(bytes(ram))
+        if self.journal is not None:
+            self.journal.checkpoint(checkpoint)
+
+    @property
+    def buttons(self) -> np.ndarray:
+        """The rows recorded so far, uint8 [frames, players, n_buttons] (a view)."""
+        return self._buttons[: self.frames]
 
     def movie(self, options: dict[str, str] | None = None) -> Movie:
         info = self._info
         if info is None:
             raise RuntimeError("MovieBuilder.movie() called before recording")
-        buttons = (
-            np.concatenate(self._chunks)
-            if self._chunks
-            else np.zeros((0, info.players, len(info.system.buttons)), np.uint8)
-        )
         meta: dict[str, Any] = {
             "recorder": f"retrotool {__version__}",
             "system": info.system.name,
@@ -64,14 +125,14 @@ class MovieBuilder:
             "content_sha1": info.content_sha1,
             "rom_name": self.rom_name,
             "options": options or {},
-            "checkpoint_every": self.checkpoints.every_n,
+            "checkpoint_every": self.every_n,
         }
         movie = Movie(
             system=info.system.name,
-            buttons=buttons,
-            header=(("GameName", self.game),),
+            buttons=self.buttons,
+            header=(("GameName", self.game), ("rerecordCount", str(self.rerecords))),
             state=self.state,
-            extras=((RAM_ENTRY, pack_rams(self.checkpoints.rams)),),
+            extras=((RAM_ENTRY, pack_rams(self.rams)),),
             meta=meta,
         )
-        return movie.with_checkpoints(tuple(self.checkpoints.checkpoints))
+        return movie.with_checkpoints(tuple(self.checkpoints))

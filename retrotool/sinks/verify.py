@@ -100,29 +100,6 @@ class TraceSink:
                 outputs.discard(self._tmp)
 
 
-class CheckpointSink:
-    """Collects checkpoints (and the RAM itself) every N rows and at the last row."""
-
-    def __init__(self, every_n: int) -> None:
-        self.every_n = every_n
-        self.checkpoints: list[Checkpoint] = []
-        self.rams: list[bytes] = []
-
-    def needs(self, frames: int) -> Needs:
-        return Needs(snapshots=every(self.every_n, frames))
-
-    def open(self, info: ReplayInfo) -> None:
-        self.checkpoints, self.rams = [], []
-
-    def consume(self, batch: FrameBatch) -> None:
-        if batch.ram is not None and batch.screen is not None:
-            self.checkpoints.append(Checkpoint(batch.last, ram_hash(batch.ram), screen_hash(batch.screen)))
-            self.rams.append(batch.ram)
-
-    def close(self, error: BaseException | None) -> None:
-        pass
-
-
 class VerifySink:
     """Replays against stored checkpoints; raises DesyncError at the first mismatch."""
 

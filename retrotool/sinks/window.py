@@ -10,27 +10,15 @@ Closing the window or pressing Esc or Q stops the replay like Ctrl-C.
 from __future__ import annotations
 
 import logging
-import time
-from types import ModuleType
 from typing import Any
 
 import numpy as np
 
-from retrotool.errors import RetroToolError
 from retrotool.frames import FrameBatch
 from retrotool.replay import Needs, ReplayInfo
+from retrotool.sinks.display import Clock, Display, load_pygame
 
 log = logging.getLogger(__name__)
-
-RESYNC_SECONDS = 0.25  # further behind the clock than this: restart it rather than rush
-
-
-def _pygame() -> ModuleType:
-    try:
-        import pygame
-    except ImportError:
-        raise RetroToolError("--view needs pygame-ce, which is not installed: pip install 'retrotool[view]'") from None
-    return pygame
 
 
 class WindowSink:
@@ -41,14 +29,13 @@ class WindowSink:
     """
 
     def __init__(self, scale: int = 2, title: str = "retrotool", start: int = 0, end: int | None = None) -> None:
-        self.pg = _pygame()
+        self.pg = load_pygame("view", "--view")
         self.scale = scale
         self.title = title
         self.start, self.end = start, end
         self.shown = 0
-        self._fps = 60.0
-        self._start = 0.0
-        self._screen: Any = None
+        self._display = Display(self.pg, title, scale)
+        self._clock = Clock(60.0)
         self._channel: Any = None
 
     def needs(self, frames: int) -> Needs:
@@ -59,9 +46,9 @@ class WindowSink:
 
     def open(self, info: ReplayInfo) -> None:
         pg = self.pg
-        self._fps = info.av.fps
-        pg.display.init()
-        pg.display.set_caption(self.title)
+        self._clock = Clock(info.av.fps)
+        self._display.aspect = info.av.aspect_ratio
+        self._display.open()
         try:
             pg.mixer.init(frequency=round(info.av.sample_rate), size=-16, channels=2, buffer=1024)
             self._channel = pg.mixer.Channel(0)
@@ -86,8 +73,7 @@ class WindowSink:
         if self._channel is not None:
             self.pg.mixer.quit()
             self._channel = None
-        self.pg.display.quit()
-        self._screen = None
+        self._display.close()
 
     def _queue(self, audio: np.ndarray) -> None:
         sound = self.pg.mixer.Sound(buffer=np.ascontiguousarray(audio, dtype="<i2").tobytes())
@@ -101,23 +87,8 @@ class WindowSink:
         for event in pg.event.get():
             if event.type == pg.QUIT or (event.type == pg.KEYDOWN and event.key in (pg.K_ESCAPE, pg.K_q)):
                 raise KeyboardInterrupt
-        h, w = frame.shape[:2]
-        size = (w * self.scale, h * self.scale)
-        if self._screen is None or self._screen.get_size() != size:
-            self._screen = pg.display.set_mode(size)
-        picture = pg.image.frombuffer(np.ascontiguousarray(frame).tobytes(), (w, h), "RGB")
-        self._screen.blit(pg.transform.scale(picture, size), (0, 0))
-        pg.display.flip()
+        self._display.show(frame)
         if self.shown == 0:
-            self._start = time.perf_counter()  # the clock starts with the first frame shown
+            self._clock.restart()  # the clock starts with the first frame shown
         self.shown += 1
-        self._pace()
-
-    def _pace(self) -> None:
-        """Wait for the next frame's time on the clock; restart the clock when far behind."""
-        due = self._start + self.shown / self._fps
-        now = time.perf_counter()
-        if due > now:
-            time.sleep(due - now)
-        elif now - due > RESYNC_SECONDS:
-            self._start = now - self.shown / self._fps
+        self._clock.tick()

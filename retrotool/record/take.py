@@ -1,0 +1,76 @@
+"""A take: one recording in progress, whoever plays it (a person at a window, or an agent).
+
+It runs the replay loop over stretches of input from its source, with the
+movie builder always among the sinks, and handles what lies between two
+stretches: saving a savestate slot, and loading one, which sends the movie
+back to that slot's frame (a re-record, counted in the movie's header).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from retrotool.emulator import Emulator
+from retrotool.errors import CoreError
+from retrotool.movie import Movie
+from retrotool.record.builder import MovieBuilder
+from retrotool.replay import InputSource, ReplayInfo, Sink, replay
+from retrotool.systems import System
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Slot:
+    """A savestate taken between frames: the movie had `frame` rows then."""
+
+    frame: int
+    state: bytes
+    screen: np.ndarray | None  # the picture then (None before the first frame): shown again on loading
+
+
+class Take:
+    """An emulator, at the end of the movie its builder holds."""
+
+    def __init__(self, emulator: Emulator, system: System, builder: MovieBuilder) -> None:
+        self.emulator = emulator
+        self.system = system
+        self.builder = builder
+        self._screen: np.ndarray | None = None  # after a load: the slot's picture, until a frame runs
+
+    @property
+    def frames(self) -> int:
+        return self.builder.frames
+
+    def play(self, source: InputSource, sinks: Sequence[Sink] = (), batch: int | None = None) -> ReplayInfo:
+        """Run the source's rows (until it ends) after the movie so far."""
+        info = replay(self.emulator, self.system, source, [self.builder, *sinks], batch=batch)
+        if info.frames:
+            self._screen = None
+        return info
+
+    def save(self) -> Slot:
+        return Slot(self.frames, self.emulator.get_state(), self.screen())
+
+    def screen(self) -> np.ndarray | None:
+        """The picture after the movie's last frame (a copy); None before the core drew one."""
+        if self._screen is not None:
+            return self._screen
+        try:
+            return self.emulator.screen().copy()
+        except CoreError:
+            return None
+
+    def load(self, slot: Slot) -> None:
+        """Go back to a slot: the movie loses the rows after it, and counts a re-record."""
+        self.emulator.set_state(slot.state)
+        self.builder.truncate(slot.frame)
+        self._screen = slot.screen
+
+    def finish(self, options: dict[str, str] | None = None) -> Movie:
+        """The movie, with the checkpoint of its last frame added."""
+        screen = self.screen()
+        if screen is not None:
+            self.builder.finish(self.emulator.ram.tobytes(), screen)
+        return self.builder.movie(options)

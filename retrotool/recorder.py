@@ -1,0 +1,168 @@
+"""`Recorder`: record a movie from Python, one step at a time (an agent's loop).
+
+It replaces stable-retro's ``record=``: the same movies as every other
+recorder here (MovieBuilder, checkpoints, verified on close), from a
+game's state or from power-on, with savestates an agent may go back to
+(a re-record, as for a person).
+
+>>> from retrotool import Recorder
+>>> with Recorder(game="Airstriker-Genesis-v0", out="run.bk2") as rec:
+...     for _ in range(600):
+...         obs = rec.step(["RIGHT", "B"])       # uint8 [h, w, 3]: the picture after this frame
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from types import TracebackType
+
+import numpy as np
+
+from retrotool import cores, jobs, movie as bk2, outputs, systems
+from retrotool.emulator import Emulator
+from retrotool.errors import CoreError, RetroToolError
+from retrotool.frames import FrameBatch
+from retrotool.record.builder import DEFAULT_CHECKPOINT_EVERY, MovieBuilder
+from retrotool.record.take import Slot, Take
+from retrotool.replay import ArraySource, Needs, ReplayInfo, load_start
+
+Buttons = Iterable[str] | Sequence[int] | np.ndarray
+
+
+class _Picture:
+    """The sink that keeps the last frame's picture for the agent."""
+
+    def __init__(self) -> None:
+        self.frame: np.ndarray | None = None
+
+    def needs(self, frames: int) -> Needs:
+        return Needs(video=True)
+
+    def open(self, info: ReplayInfo) -> None:
+        pass
+
+    def consume(self, batch: FrameBatch) -> None:
+        if batch.video is not None:
+            self.frame = batch.video[-1].copy()  # the batch's buffer is reused by the next frame
+
+    def close(self, error: BaseException | None) -> None:
+        pass
+
+
+class Recorder:
+    """Steps a game frame by frame and records every step into `out` (written by `close`).
+
+    The game comes as in `retrotool record`: `game` (an integration, with its
+    default state unless `state` names another or `power_on`), or `rom`
+    (with `system` when the extension does not tell). `verify` replays the
+    finished movie once to check it.
+    """
+
+    def __init__(
+        self, game: str | None = None, out: str | os.PathLike[str] = "movie.bk2", *,
+        rom: str | os.PathLike[str] | None = None, system: str | None = None, state: str | None = None,
+        power_on: bool = False, core: str | os.PathLike[str] | None = None, players: int = 1,
+        checkpoint_every: int = DEFAULT_CHECKPOINT_EVERY, options: dict[str, str] | None = None,
+        force: bool = False, verify: bool = True,
+    ) -> None:
+        what = jobs.content(
+            game=game, rom=Path(rom) if rom is not None else None, system=systems.get(system) if system else None,
+            state=state, power_on=power_on,
+        )
+        self.system = what.system
+        self.players = players
+        self.out = outputs.check_target(out, force)
+        self.movie: Path | None = None  # set by close()
+        self._closed = False
+        self._rom, self._force, self._verify, self._options = what.rom, force, verify, options or {}
+        self._core = cores.resolve(core, what.system)
+        self.emulator = Emulator(self._core.path, what.rom, ports=players, options=options)
+        try:
+            load_start(self.emulator, what.start)
+        except BaseException:
+            self.emulator.close()
+            raise
+        self._take = Take(self.emulator, what.system, MovieBuilder(what.start, what.game, what.rom.name, checkpoint_every))
+        self._picture = _Picture()
+
+    # -- playing --------------------------------------------------------------
+    def step(self, *buttons: Buttons) -> np.ndarray:
+        """Run one frame with each player's buttons; returns the picture after it (uint8 [h, w, 3]).
+
+        A player's buttons are names (``["RIGHT", "B"]``) or 0/1 flags in the
+        system's order (`buttons`); players left out press nothing.
+        """
+        row = self._row(buttons)
+        self._take.play(ArraySource(row[np.newaxis]), [self._picture], batch=1)
+        if self._picture.frame is None:
+            raise CoreError(f"core {self.emulator.core_name} ran a frame without a picture")
+        return self._picture.frame
+
+    def _row(self, buttons: tuple[Buttons, ...]) -> np.ndarray:
+        if len(buttons) > self.players:
+            raise RetroToolError(f"step() got buttons for {len(buttons)} players; this recorder has {self.players}")
+        row = np.zeros((self.players, len(self.system.buttons)), np.uint8)
+        for player, pressed in enumerate(buttons):
+            items = [pressed] if isinstance(pressed, str) else list(pressed)
+            if all(isinstance(b, str) for b in items):
+                try:
+                    row[player, [self.system.index(str(b)) for b in items]] = 1
+                except KeyError as e:
+                    raise RetroToolError(str(e.args[0])) from None
+            elif len(items) == len(self.system.buttons):
+                row[player] = np.asarray(items) != 0
+            else:
+                raise RetroToolError(
+                    f"player {player + 1}'s buttons must be names or {len(self.system.buttons)} flags in the "
+                    f"order {' '.join(self.system.buttons)}, not {pressed!r}"
+                )
+        return row
+
+    @property
+    def buttons(self) -> tuple[str, ...]:
+        """The system's button names, in the order of a flags row."""
+        return self.system.buttons
+
+    @property
+    def frames(self) -> int:
+        """Frames recorded so far."""
+        return self._take.frames
+
+    @property
+    def ram(self) -> np.ndarray:
+        """System RAM after the last frame (a copy)."""
+        return self.emulator.ram.copy()
+
+    def save_state(self) -> Slot:
+        """A savestate of this moment, to come back to with `load_state`."""
+        return self._take.save()
+
+    def load_state(self, slot: Slot) -> None:
+        """Go back to a savestate: the frames recorded after it are dropped (a re-record)."""
+        self._take.load(slot)
+
+    # -- finishing --------------------------------------------------------------
+    def close(self) -> Path | None:
+        """Write (and verify) the movie; returns its path. Closing twice does nothing."""
+        if self._closed:
+            return self.movie
+        self._closed = True
+        try:
+            if self._take.frames:
+                movie = self._take.finish(self._options).with_meta(core=self._core.name)
+                bk2.write(movie, self.out, force=self._force)
+                self.movie = self.out
+        finally:
+            self.emulator.close()
+        if self.movie is not None and self._verify:
+            jobs.verify(self.movie, rom=self._rom)
+        return self.movie
+
+    def __enter__(self) -> Recorder:
+        return self
+
+    def __exit__(self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None) -> None:
+        """The movie is written even when the agent's loop fails: what was played is kept."""
+        self.close()
