@@ -316,6 +316,9 @@ def record(
 
 
 def _played(result: recording.LiveResult) -> None:
+    if result.movie is None:
+        out.print("nothing was played, so no movie was written")
+        return
     verified = f"verified by a replay ({result.checkpoints} checkpoints)" if result.checkpoints else "not verified"
     out.print(f"wrote {result.movie}: {result.frames} frames ({result.duration:.1f} s of game time), "
               f"{result.rerecords} rerecords, {verified}")

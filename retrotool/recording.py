@@ -39,7 +39,7 @@ NO_DISPLAY = (
 class LiveResult:
     """What a person's session left behind."""
 
-    movie: Path
+    movie: Path | None  # None: nothing was played, so no movie was written
     frames: int
     rerecords: int
     duration: float  # seconds of game time
@@ -111,12 +111,15 @@ def record_live(
                 take.play(ArraySource(start.movie.buttons[: start.frame]))
             person = window.run(take, start.players, target, scale, events)
             movie = take.finish(start.options).with_meta(core=found.name)
-            bk2.write(movie, target, force=force)
+            if movie.frames:
+                bk2.write(movie, target, force=force)
             journal.close()
-    checkpoints = _verify(target, content.rom, journal.path) if verify else 0
+    if not movie.frames:  # quit before the first frame: nothing to keep
+        journal.path.unlink(missing_ok=True)
+    checkpoints = _verify(target, content.rom, journal.path) if verify and movie.frames else 0
     return LiveResult(
-        target, movie.frames, builder.rerecords, movie.frames / emulator.av_info.fps, checkpoints,
-        person.timing(), tuple(person.saved),
+        target if movie.frames else None, movie.frames, builder.rerecords, movie.frames / emulator.av_info.fps,
+        checkpoints, person.timing(), tuple(person.saved),
     )
 
 

@@ -217,3 +217,8 @@ def test_bad_input_is_one_clear_line(tmp_path: Path, rom: Path) -> None:
     assert not list(tmp_path.glob("k.bk2*"))  # nothing started
     proc = _cli(tmp_path, "--keys", "Snes")
     assert proc.returncode == 0 and "right shift" in proc.stdout and "save the movie and quit" in proc.stdout
+
+
+def test_quitting_before_the_first_frame_leaves_nothing(tmp_path: Path, rom: Path) -> None:
+    result = recording.record_live(_start(rom), out=tmp_path / "m.bk2", events=lambda frame: [pg.event.Event(pg.QUIT)])
+    assert result.movie is None and result.frames == 0 and list(tmp_path.iterdir()) == []
