@@ -26,7 +26,7 @@ from pathlib import Path
 from enum import StrEnum
 from typing import Any
 
-from retrotool import datasets, games, jobs, movie as bk2, to_minari
+from retrotool import datasets, jobs, movie as bk2, to_minari
 from retrotool.errors import ContentError, DatasetExistsError, RetroToolError
 from retrotool.replay import ArraySource, replay
 from retrotool.sinks.dataset import DatasetOptions, DatasetSink, check_choice

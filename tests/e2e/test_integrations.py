@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from retrotool import games, jobs, systems
+from retrotool import catalog, games, jobs, systems
 from retrotool.errors import ContentError
 
 
@@ -49,7 +49,7 @@ def test_games_lists_and_import_finds_roms_by_sha1(tmp_path: Path, monkeypatch: 
     rom = b"NES\x1a" + bytes(12) + b"PRG" * 100  # iNES header + body
     (folder / "rom.sha").write_text(games.rom_sha1(rom, "x.nes") + "\n")
     monkeypatch.setenv("RETROTOOL_DATA_PATH", str(data))
-    listed = {g.name: g for g in jobs.list_games(systems.get("Nes"))}
+    listed = {g.name: g for g in catalog.list_games(systems.get("Nes"))}
     assert listed["Probe-Nes"].rom is False
     roms = tmp_path / "roms"
     roms.mkdir()
