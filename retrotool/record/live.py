@@ -276,7 +276,7 @@ def help_lines(bindings: Bindings, players: int) -> list[str]:
     """The controls as short lines: each player's buttons, then the recorder's keys."""
     lines = []
     for p in range(players):
-        pairs = [f"{b} {'/'.join(bindings.keys_of(p, b)) or '-'}" for b in bindings.system.buttons]
+        pairs = [f"{b}={'/'.join(bindings.keys_of(p, b)) or '-'}" for b in bindings.system.buttons]
         lines.extend(_wrap(f"player {p + 1}: ", pairs))
     pairs = [f"{'/'.join(bindings.keys_of(-1, a))}: {what}" for a, what in ACTIONS.items() if bindings.keys_of(-1, a)]
     lines.extend(_wrap("", pairs))
@@ -321,15 +321,16 @@ class Window:
         """Open the window, sound and pads; let the person play until they quit; close it all."""
         pg = self.pg
         av = take.emulator.av_info
-        if scale is None:
-            desktop = pg.display.get_desktop_sizes()[0][1]
-            scale = max(1, min(4, int(desktop * 0.8) // max(av.height, 1)))
-        display = Display(pg, f"retrotool record - {movie.name} - F1: controls", scale, av.aspect_ratio, resizable=True)
+        display = Display(
+            pg, f"retrotool record - {movie.name} - F1: controls", scale,
+            lambda: take.emulator.host.av_info().aspect_ratio, resizable=True,
+        )
         display.open()
         speaker = Speaker(pg, av.sample_rate)
         try:
             screen = take.screen()
-            display.show(screen if screen is not None else np.zeros((av.height, av.width, 3), np.uint8))
+            if screen is not None:  # going on from a movie: show where
+                display.show(screen)
             from pygame._sdl2 import controller
 
             controller.init()

@@ -2,7 +2,9 @@
 
 pygame-ce is an optional extra, imported only when a window opens. The
 window keeps the core's aspect ratio (a Genesis picture is 320x224 pixels
-shown 4:3) and letterboxes the picture when resized. The clock runs at the
+shown about 4:3; cores change it with the video mode, so it is asked for
+again whenever the picture changes size) and letterboxes the picture when
+resized. The clock runs at the
 core's exact frame rate (60.0988 fps, not 60) from `time.perf_counter`.
 """
 
@@ -10,7 +12,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from types import ModuleType
 from typing import Any
 
@@ -18,6 +20,7 @@ import numpy as np
 
 from retrotool.errors import RetroToolError
 
+MAX_AUTO_SCALE = 4
 RESYNC_SECONDS = 0.25  # further behind the clock than this: restart it rather than rush
 TEXT = (255, 255, 255)
 TEXT_BOX = (0, 0, 0, 176)
@@ -39,19 +42,31 @@ def window_size(width: int, height: int, aspect: float, scale: int) -> tuple[int
     return (round(h * aspect) if aspect > 0 else width * scale), h
 
 
+def fitting_scale(pg: ModuleType, height: int) -> int:
+    """The largest scale (up to 4) whose window is at most 80% of the desktop's height."""
+    desktop = pg.display.get_desktop_sizes()[0][1]
+    return max(1, min(MAX_AUTO_SCALE, int(desktop * 0.8) // max(height, 1)))
+
+
 class Display:
     """One window showing frames, with optional lines of text over them.
+
+    `scale` None fits the window to the screen.
 
     Drawn with SDL's renderer: the frame goes up as a texture at its own
     size and the renderer scales it (on the GPU where there is one), which
     costs far less than scaling and sending a window-sized picture.
     """
 
-    def __init__(self, pg: ModuleType, title: str, scale: int, aspect: float = 0.0, resizable: bool = False) -> None:
+    def __init__(
+        self, pg: ModuleType, title: str, scale: int | None, aspect: float | Callable[[], float] = 0.0,
+        resizable: bool = False,
+    ) -> None:
         self.pg = pg
         self.title = title
         self.scale = scale
-        self.aspect = aspect
+        self.aspect_of = aspect  # 0: square pixels; a function: asked whenever the picture changes size
+        self.aspect = 0.0
         self.resizable = resizable
         self.last: np.ndarray | None = None  # the frame on screen
         self._native: tuple[int, int] | None = None
@@ -88,7 +103,8 @@ class Display:
     def _resize(self, w: int, h: int) -> None:
         from pygame._sdl2 import video
 
-        size = window_size(w, h, self.aspect, self.scale)
+        self.aspect = self.aspect_of() if callable(self.aspect_of) else self.aspect_of
+        size = window_size(w, h, self.aspect, self.scale or fitting_scale(self.pg, h))
         if self._window is None:
             self._window = video.Window(self.title, size=size, resizable=self.resizable)
             self._renderer = video.Renderer(self._window, accelerated=-1, vsync=False)

@@ -47,7 +47,6 @@ class WindowSink:
     def open(self, info: ReplayInfo) -> None:
         pg = self.pg
         self._clock = Clock(info.av.fps)
-        self._display.aspect = info.av.aspect_ratio
         self._display.open()
         try:
             pg.mixer.init(frequency=round(info.av.sample_rate), size=-16, channels=2, buffer=1024)
