@@ -75,6 +75,39 @@ def python_json():
     return _python_json
 
 
+_SR_PLAY = r"""
+import hashlib, json, sys
+import numpy as np
+import stable_retro as retro
+m = retro.Movie(sys.argv[1])
+m.step()
+env = retro.make(game=m.get_game(), state=retro.State.NONE, use_restricted_actions=retro.Actions.ALL,
+                 players=m.players, render_mode=None)
+env.initial_state = m.get_state()
+env.reset()
+def seen():
+    screen = np.ascontiguousarray(env.get_screen(), dtype=np.uint8).tobytes()
+    return [hashlib.sha256(env.get_ram().tobytes()).hexdigest(), hashlib.sha256(screen).hexdigest()]
+rows, info = [seen()], {}
+while m.step():
+    keys = [m.get_key(i, p) for p in range(m.players) for i in range(env.num_buttons)]
+    _, _, _, _, info = env.step(keys)
+    rows.append(seen())
+print(json.dumps({"rows": rows, "info": {k: int(v) for k, v in info.items()}}))
+"""
+
+
+@pytest.fixture
+def stable_retro_replay():
+    """stable_retro_replay(movie_path): stable-retro's own replay of a movie, in a fresh process.
+
+    Returns {"rows": [[RAM sha256, screen sha256] after its reset frame and each env.step],
+    "info": the last step's info}. Needs the `cores` extra.
+    """
+    pytest.importorskip("stable_retro")
+    return lambda movie: _python_json(_SR_PLAY, str(movie))
+
+
 @pytest.fixture
 def cli():
     """cli(*args, cwd=None): run `retrotool ARGS` in a fresh process, as a user would."""

@@ -85,27 +85,6 @@ env.close()
 print(json.dumps(hashes))
 """
 
-SR_PLAY = r"""
-import hashlib, json, sys
-import numpy as np
-import stable_retro as retro
-m = retro.Movie(sys.argv[1])
-m.step()
-env = retro.make(game=m.get_game(), state=retro.State.NONE, use_restricted_actions=retro.Actions.ALL,
-                 players=m.players, render_mode=None)
-env.initial_state = m.get_state()
-env.reset()
-def seen():
-    screen = np.ascontiguousarray(env.get_screen(), dtype=np.uint8).tobytes()
-    return [hashlib.sha256(env.get_ram().tobytes()).hexdigest(), hashlib.sha256(screen).hexdigest()]
-hashes = [seen()]
-while m.step():
-    env.step([m.get_key(i, 0) for i in range(env.num_buttons)])
-    hashes.append(seen())
-print(json.dumps(hashes))
-"""
-
-
 def _trace(movie: Path, rom: Path, tmp_path: Path) -> list[list[str]]:
     """[RAM sha256, screen sha256] after every row, as stable-retro's get_ram() and get_screen() give them."""
     trace = tmp_path / f"{movie.stem}.jsonl"
@@ -123,11 +102,11 @@ def test_stable_retro_movie_replays_here_identically(tmp_path: Path, airstriker,
     assert _trace(recorded, rom, tmp_path) == sr_hashes
 
 
-def test_movie_made_here_replays_in_stable_retro(tmp_path: Path, airstriker, python_json) -> None:
+def test_movie_made_here_replays_in_stable_retro(tmp_path: Path, airstriker, stable_retro_replay) -> None:
     core, rom, state = airstriker
     buttons = random_buttons(systems.get("Genesis"), 600, 1, seed=9)
     buttons[0] = 0  # stable-retro spends row 0 on its reset frame, without input
     out = tmp_path / "here.bk2"
     jobs.record(system=systems.get("Genesis"), core=str(core), rom=rom, buttons=buttons, out=out,
                 start=jobs.load_state_file(state), game="Airstriker-Genesis-v0")
-    assert python_json(SR_PLAY, str(out)) == _trace(out, rom, tmp_path)
+    assert stable_retro_replay(out)["rows"] == _trace(out, rom, tmp_path)

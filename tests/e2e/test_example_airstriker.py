@@ -57,26 +57,9 @@ def test_example_is_real_play(movie: bk2.Movie, tmp_path: Path) -> None:
     assert gains.sum() >= 1000  # hundreds of enemies' worth, not a lucky shot
 
 
-SR_PLAY = r"""
-import hashlib, json, sys
-import stable_retro as retro
-m = retro.Movie(sys.argv[1])
-m.step()
-env = retro.make(game=m.get_game(), state=retro.State.NONE, use_restricted_actions=retro.Actions.ALL,
-                 players=m.players, render_mode=None)
-env.initial_state = m.get_state()
-env.reset()
-hashes, info = [hashlib.sha256(env.get_ram().tobytes()).hexdigest()], {}
-while m.step():
-    _, _, _, _, info = env.step([m.get_key(i, 0) for i in range(env.num_buttons)])
-    hashes.append(hashlib.sha256(env.get_ram().tobytes()).hexdigest())
-print(json.dumps({"hashes": hashes, "score": int(info["score"])}))
-"""
-
-
-def test_example_replays_in_stable_retro(movie: bk2.Movie, tmp_path: Path, python_json) -> None:
-    theirs = python_json(SR_PLAY, str(MOVIE))
+def test_example_replays_in_stable_retro(movie: bk2.Movie, tmp_path: Path, stable_retro_replay) -> None:
+    theirs = stable_retro_replay(MOVIE)
     ours = _trace(tmp_path, every=1)
-    assert len(theirs["hashes"]) == movie.frames
-    assert theirs["hashes"] == [r["ram"] for r in ours]
-    assert theirs["score"] == ours[-1]["info"]["score"] > 0
+    assert len(theirs["rows"]) == movie.frames
+    assert theirs["rows"] == [[r["ram"], r["screen"]] for r in ours]
+    assert theirs["info"]["score"] == ours[-1]["info"]["score"] > 0
