@@ -14,7 +14,8 @@ JSON schema (``"schema": 1``)::
       "max_players": 2,                  # pads retrotool drives on this system
       "extensions": ["md", "gen"],       # ROM extensions, lower case, no dot; first = import name
       "cores": ["genesis_plus_gx"],      # libretro core base names, preferred first
-      "buttons": [                       # stable-retro's `buttons` array, null gaps removed
+      "buttons": [                       # stable-retro's `buttons` array, null gaps removed, then any
+                                         # button the cores have that stable-retro lacks (PCE MODE)
         {"name": "B",                    #   canonical name (stable-retro's spelling)
          "id": 0,                        #   libretro joypad id = index in stable-retro's array
          "sr": ["B", "B"],               #   key-line name and character stable-retro records, or

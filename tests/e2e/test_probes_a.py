@@ -143,11 +143,17 @@ def _value(emu: Emulator, probe: Probe) -> int:
     return int.from_bytes(bytes(emu.ram[probe.offset : probe.offset + probe.width]), "little")
 
 
+# Buttons that change the pad itself rather than reach the game (PCE MODE: 6-button mode);
+# test_pce_six_button_mode_exposes_iii_to_vi covers them.
+SWITCHES = {"PCEngine": ("MODE",)}
+
+
 def _script(system: str) -> tuple[np.ndarray, list[int]]:
     """Masks [frames, ports] pressing each button alone on each port, then combinations and random
     input; and the last frame of every single-button hold (its picture is checked)."""
     spec = systems.get(system)
     ids = _ids(system)
+    buttons = [b for b in spec.buttons if b not in SWITCHES.get(system, ())]
     rows = [np.zeros((SETTLE, PORTS), np.uint16)]
     frame, singles = SETTLE, []
 
@@ -158,20 +164,22 @@ def _script(system: str) -> tuple[np.ndarray, list[int]]:
         frame += frames + GAP
 
     for port in range(PORTS):
-        for button in spec.buttons:
+        for button in buttons:
             per_port = [0] * PORTS
             per_port[port] = 1 << ids[button]
             hold(per_port)
             singles.append(frame - GAP - 1)
-    every = sum(1 << i for i in spec.joypad_ids)
+    every = sum(1 << ids[b] for b in buttons)
     hold([every, 0])
     hold([0, every])
     hold([(1 << ids["UP"]) | (1 << ids["DOWN"])] * PORTS)
     hold([(1 << ids["LEFT"]) | (1 << ids["RIGHT"])] * PORTS)
-    first, second = spec.buttons[0], spec.buttons[-1]
+    first, second = buttons[0], buttons[-1]
     hold([(1 << ids[first]) | (1 << ids["UP"]), (1 << ids[second]) | (1 << ids["LEFT"])], frames=1)
     rng = np.random.default_rng(2600)
-    rows.append(spec.masks(rng.integers(0, 2, size=(48, PORTS, len(spec.buttons)), dtype=np.uint8)))
+    random = rng.integers(0, 2, size=(48, PORTS, len(spec.buttons)), dtype=np.uint8)
+    random[:, :, [spec.index(b) for b in SWITCHES.get(system, ())]] = 0
+    rows.append(spec.masks(random))
     rows.append(np.zeros((GAP, PORTS), np.uint16))
     return np.concatenate(rows), singles
 
@@ -238,11 +246,13 @@ def test_the_probe_sounds_while_a_button_is_held(probe: Probe) -> None:
 def test_pce_six_button_mode_exposes_iii_to_vi() -> None:
     """mednafen_pce_fast switches a pad to 6-button mode when joypad id 12 (L2) goes down.
 
-    Id 12 is no PCEngine button (a movie cannot hold it), so this drives masks directly.
+    Id 12 is the PCEngine button MODE (stable-retro has no such button; our
+    movies keep it in a column stable-retro ignores), so a movie can hold it.
     """
     probe = next(p for p in PROBES if p.system == "PCEngine")
     ids = _ids("PCEngine")
-    mode = 1 << 12
+    mode = 1 << ids["MODE"]
+    assert ids["MODE"] == 12
     with _emulator(probe) as emu:
         emu.run(np.zeros((SETTLE, PORTS), np.uint16))
         start = emu.get_state()
@@ -269,10 +279,16 @@ def test_pce_six_button_mode_exposes_iii_to_vi() -> None:
             emu.run(np.zeros((1, PORTS), np.uint16))
             assert seen(port, "VI") == 0
 
-        # the mode is part of the core's state, so a replay from a state knows it
-        emu.set_state(start)
-        emu.run(np.array([[mode, 0], [0, 0], [1 << ids["V"], 0]], np.uint16))
-        assert _value(emu, probe) == 1 << PCE_SIX["V"]
+        # the mode is part of the core's state, so a replay from a state knows it; and a movie
+        # (both dialects keep MODE) carries the switch and the buttons behind it
+        pce = systems.get("PCEngine")
+        masks = np.array([[mode, 0], [0, 0], [1 << ids["V"], 0]], np.uint16)
+        for dialect in ("stable-retro", "bizhawk"):
+            movie = bk2.Movie(system="PCEngine", buttons=pce.from_masks(masks))
+            again = bk2.from_bytes(bk2.to_bytes(movie, dialect))
+            emu.set_state(start)
+            emu.run(pce.masks(again.buttons))
+            assert _value(emu, probe) == 1 << PCE_SIX["V"], dialect
 
 
 def test_stella_difficulty_and_colour_switches_latch() -> None:
