@@ -95,11 +95,7 @@ class Game:
         path = self.folder / f"{name.removesuffix('.state')}.state"
         if not path.is_file():
             raise StateError(f"{self.name} has no state {name!r}; it has: {', '.join(self.states())}")
-        data = path.read_bytes()
-        try:
-            return gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data
-        except (OSError, EOFError) as e:
-            raise StateError(f"{path} is a damaged gzip file ({e})") from None
+        return load_state_file(path)
 
     def evaluator(self) -> Evaluator | None:
         """RAM variables and rewards, or None when the folder has no data.json."""
@@ -108,6 +104,20 @@ class Game:
             return None
         scenario = self.folder / "scenario.json"
         return Evaluator(load_variables(data), load_scenario(scenario) if scenario.is_file() else None)
+
+
+def load_state_file(path: Path) -> bytes:
+    """A state's raw libretro bytes: a raw serialize dump or a gzipped integration `.state`."""
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise StateError(f"cannot read state {path}: {e.strerror}") from None
+    if data[:2] == b"\x1f\x8b":
+        try:
+            return gzip.decompress(data)
+        except (OSError, EOFError) as e:
+            raise StateError(f"state {path} is a damaged gzip file: {e}") from None
+    return data
 
 
 def _scan(origin: str, root: Path) -> Iterator[Game]:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import ctypes
 import glob
-import gzip
 import hashlib
 import multiprocessing
 import signal
@@ -184,20 +183,6 @@ def verify(
     return _run(movie, path, core, rom, [sink], progress, checkpoints=len(checkpoints))
 
 
-def load_state_file(path: Path) -> bytes:
-    """A start state: raw serialize bytes or a gzipped integration `.state`."""
-    try:
-        data = path.read_bytes()
-    except OSError as e:
-        raise StateError(f"cannot read state {path}: {e.strerror}") from None
-    if data[:2] == b"\x1f\x8b":
-        try:
-            return gzip.decompress(data)
-        except (OSError, EOFError) as e:
-            raise StateError(f"state {path} is a damaged gzip file: {e}") from None
-    return data
-
-
 def record(
     *, system: System, core: str | Path | None, rom: Path, buttons: np.ndarray, out: Path,
     start: bytes | None = None, checkpoint_every: int = DEFAULT_CHECKPOINT_EVERY,
@@ -257,7 +242,7 @@ def content(
         rom = rom or g.rom()
         if rom is None:
             raise ContentError(f"the ROM of {g.name} is not imported; run `retrotool import DIR` on your ROMs")
-        start = None if power_on else load_state_file(state_file) if state_file else g.state(state)
+        start = None if power_on else games.load_state_file(state_file) if state_file else g.state(state)
         return Content(g.system, rom, start, g.name)
     if rom is None:
         raise RetroToolError("give --game NAME or --rom PATH")
@@ -269,7 +254,7 @@ def content(
             names = ", ".join(s.name for s in found) or "no system"
             raise RetroToolError(f"cannot tell the system of {rom.name} from its extension ({names}); pass --system")
         system = found[0]
-    return Content(system, rom, load_state_file(state_file) if state_file else None, rom.stem)
+    return Content(system, rom, games.load_state_file(state_file) if state_file else None, rom.stem)
 
 
 @dataclass(frozen=True, slots=True)

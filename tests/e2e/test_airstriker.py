@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from retrotool import jobs, movie as bk2, systems
+from retrotool import games, jobs, movie as bk2, systems
 from retrotool.record.sources import random_buttons
 
 pytestmark = pytest.mark.realcore
@@ -36,7 +36,7 @@ def test_record_verify_and_trace_across_processes(tmp_path: Path, airstriker, cl
     buttons = random_buttons(systems.get("Genesis"), 1200, 1, seed=7)
     out = tmp_path / "air.bk2"
     jobs.record(system=systems.get("Genesis"), core=str(core), rom=local_rom, buttons=buttons, out=out,
-                start=jobs.load_state_file(state), checkpoint_every=300)
+                start=games.load_state_file(state), checkpoint_every=300)
     movie = bk2.read(out)
     assert movie.state == gzip.decompress(state.read_bytes())
     assert movie.meta["core"] == "genesis_plus_gx" and len(movie.checkpoints) == 5
@@ -108,5 +108,5 @@ def test_movie_made_here_replays_in_stable_retro(tmp_path: Path, airstriker, sta
     buttons[0] = 0  # stable-retro spends row 0 on its reset frame, without input
     out = tmp_path / "here.bk2"
     jobs.record(system=systems.get("Genesis"), core=str(core), rom=rom, buttons=buttons, out=out,
-                start=jobs.load_state_file(state), game="Airstriker-Genesis-v0")
+                start=games.load_state_file(state), game="Airstriker-Genesis-v0")
     assert stable_retro_replay(out)["rows"] == _trace(out, rom, tmp_path)
