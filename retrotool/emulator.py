@@ -165,8 +165,7 @@ class Emulator:
         return self._segments(frames, self._dims[:n])
 
     def _frame_buffers(self, n: int) -> np.ndarray:
-        av = self.host.av_info()
-        frame_bytes = max(av.max_width * av.max_height, av.width * av.height) * 3
+        frame_bytes = self.host.av_info().frame_bytes
         if self._video.shape[0] < n or self._video.shape[1] != frame_bytes:
             self._video = np.empty((n, frame_bytes), np.uint8)
             self._dims = np.empty((n, 2), np.uint16)
@@ -222,8 +221,7 @@ class Emulator:
 
     def screen(self) -> np.ndarray:
         """The last picture as uint8 [h, w, 3]."""
-        av = self.host.av_info()
-        return self.host.screen(max(av.max_width * av.max_height, av.width * av.height) * 3)
+        return self.host.screen(self.host.av_info().frame_bytes)
 
     # -- states ----------------------------------------------------------
     def get_state(self) -> bytes:

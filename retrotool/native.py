@@ -138,6 +138,11 @@ class AvInfo:
     sample_rate: float
     pixel_format: int
 
+    @property
+    def frame_bytes(self) -> int:
+        """Bytes of the largest RGB24 picture the core may show (cores understate max sizes at times)."""
+        return max(self.max_width * self.max_height, self.width * self.height) * 3
+
 
 MEMDESC_CONST = 1 << 0
 

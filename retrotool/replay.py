@@ -132,9 +132,7 @@ def replay(
     space = any(n.space for n in needs)
     stops = _snapshot_rows(needs)
     if batch is None:
-        av = emulator.av_info
-        frame_bytes = max(av.max_width * av.max_height, av.width * av.height) * 3
-        batch = max(1, VIDEO_BATCH_BYTES // frame_bytes) if video else HEADLESS_BATCH
+        batch = max(1, VIDEO_BATCH_BYTES // emulator.av_info.frame_bytes) if video else HEADLESS_BATCH
     opened: list[Sink] = []
     try:
         for s in sinks:
