@@ -57,7 +57,7 @@ class Agent:
         self.play(np.zeros((1, 1), np.uint16))  # row 0: released
 
     def value(self, v: Variable) -> int:
-        return v.value(self.space) or 0
+        return v.read(self.space) or 0
 
     def plan(self, moves: list[str], fire: bool = True) -> np.ndarray:
         """Masks from the next frame on: one move a frame, B pulsed 4 on / 4 off (not in the

@@ -8,8 +8,10 @@ A dataset is a folder::
 
 Each `.npz` holds `observations` (or `observations.rgb` and
 `observations.ram` with `--obs both`), `actions`, `rewards`,
-`terminations`, `truncations` and `infos.<variable>`; the alignment is
-described in `retrotool.sinks.dataset`. The `.npz` episodes are what a
+`terminations`, `truncations`, `infos.<variable>` and, when the game's
+scenario restricts actions, `discrete_actions` (in a Minari dataset: the
+info `discrete_action`, one per observation, -1 after the last); the
+alignment is described in `retrotool.sinks.dataset`. The `.npz` episodes are what a
 re-run resumes from, so a Minari dataset keeps them too (they are small).
 
 `load(path)` yields the same `Episode` values from either format.
@@ -33,6 +35,8 @@ MINARI_DIR = "data"
 KIND = "retrotool-dataset"
 VERSION = 1
 Format = Literal["npz", "minari"]
+DISCRETE = "discrete_actions"  # the npz array
+DISCRETE_INFO = "discrete_action"  # the Minari info (infos have one row per observation)
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +50,7 @@ class Episode:
     terminations: np.ndarray  # bool [N]
     truncations: np.ndarray  # bool [N]
     infos: dict[str, np.ndarray] = field(default_factory=dict)  # int64 [N + 1] per RAM variable
+    discrete_actions: np.ndarray | None = None  # int64 [N] when the scenario restricts actions
 
     def __repr__(self) -> str:
         def shape(a: np.ndarray | dict[str, np.ndarray]) -> str:
@@ -112,7 +117,7 @@ def read_npz(path: Path, movie: str = "") -> Episode:
                     else {n.split(".", 1)[1]: arrays[n] for n in obs_names})
     infos = {n.split(".", 1)[1]: arrays[n] for n in arrays if n.startswith("infos.")}
     return Episode(movie or path.stem, observations, arrays["actions"], arrays["rewards"],
-                   arrays["terminations"], arrays["truncations"], infos)
+                   arrays["terminations"], arrays["truncations"], infos, arrays.get(DISCRETE))
 
 
 def _minari_episodes(data_path: Path, manifest: dict[str, Any] | None) -> Iterator[Episode]:
@@ -123,8 +128,10 @@ def _minari_episodes(data_path: Path, manifest: dict[str, Any] | None) -> Iterat
         obs = ep.observations
         observations = {k: np.asarray(v) for k, v in obs.items()} if isinstance(obs, dict) else np.asarray(obs)
         infos = {k: np.asarray(v) for k, v in (ep.infos or {}).items()}
+        discrete = infos.pop(DISCRETE_INFO)[:-1] if DISCRETE_INFO in infos else None
         yield Episode(movies[i] if i < len(movies) else f"episode {ep.id}", observations, np.asarray(ep.actions),
-                      np.asarray(ep.rewards), np.asarray(ep.terminations), np.asarray(ep.truncations), infos)
+                      np.asarray(ep.rewards), np.asarray(ep.terminations), np.asarray(ep.truncations), infos,
+                      discrete)
 
 
 def _import_minari() -> Any:

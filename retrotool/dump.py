@@ -163,7 +163,8 @@ def _sweep(folder: Path, pattern: str) -> None:
 def _admit(manifest: dict[str, Any], record: dict[str, Any]) -> str | None:
     """Add an episode, unless its shapes differ from the dataset's (then: why not)."""
     shape = {"system": record["system"], "buttons": record["buttons"], "players": record["players"],
-             "observation": {k: v[1:] for k, v in record["observations"].items()}, "infos": record["infos"]}
+             "observation": {k: v[1:] for k, v in record["observations"].items()}, "infos": record["infos"],
+             "discrete_actions": record.get("discrete_actions")}
     for key, value in shape.items():
         if key in manifest and manifest[key] != value:
             hint = " (use --resize/--crop to make pictures equal)" if key == "observation" else ""

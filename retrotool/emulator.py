@@ -24,7 +24,7 @@ from retrotool import cores, native
 from retrotool.errors import ContentError, CoreError, RetroToolError, StateError
 from retrotool.native import AvInfo
 from retrotool.systems import System
-from retrotool.variables import AddressSpace, Block
+from retrotool.variables import AddressSpace, Block, Variable
 
 log = logging.getLogger(__name__)
 
@@ -219,6 +219,17 @@ class Emulator:
             blocks = [Block(system.ram.rambase or 0, self.ram, swap16=swap)]
         return AddressSpace(blocks)
 
+    def watch(self, system: System, variables: Mapping[str, Variable], rows: int) -> Watch:
+        """Have the host record `variables` after every frame of runs of up to `rows` frames.
+
+        Until `unwatch()`. Variables outside the address space are left out
+        (as Gym Retro's lookup_all does).
+        """
+        return Watch(self.host, self.address_space(system), variables, rows)
+
+    def unwatch(self) -> None:
+        self.host.watch_memory([], None)
+
     def screen(self) -> np.ndarray:
         """The last picture as uint8 [h, w, 3]."""
         return self.host.screen(self.host.av_info().frame_bytes)
@@ -236,3 +247,28 @@ class Emulator:
             self.host.reset()
         else:
             self.host.unserialize(self._power_on)
+
+
+class Watch:
+    """RAM variables after every frame, copied by the host (rh_watch_memory) instead of a C call per frame."""
+
+    def __init__(self, host: native.Host, space: AddressSpace, variables: Mapping[str, Variable], rows: int) -> None:
+        spans: list[np.ndarray] = []
+        self._fields: list[tuple[str, Variable, np.ndarray]] = []  # name, variable, its columns in a row
+        stride = 0
+        for name, var in variables.items():
+            found = space.locate(var.address, var.size)
+            if found is None:
+                continue
+            block, offsets = found
+            lo, hi = int(offsets.min()), int(offsets.max()) + 1
+            spans.append(block.data[lo:hi])
+            self._fields.append((name, var, stride + offsets - lo))
+            stride += hi - lo
+        self._rows = np.empty((rows, max(stride, 1)), np.uint8)
+        host.watch_memory(spans, self._rows if spans else None)
+
+    def values(self, n: int) -> dict[str, np.ndarray]:
+        """int64 [n] per readable variable, for the n frames of the last run."""
+        rows = self._rows[:n]
+        return {name: var.decode(rows[:, columns]) for name, var, columns in self._fields}

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from retrotool.variables import AddressSpace
+from retrotool.variables import Values
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,9 +19,9 @@ class FrameBatch:
 
     `video` holds every frame's picture when a sink asked for video (frames
     of one batch always share a size). `audio` is the stream produced while
-    these frames ran. `ram`/`screen` (and `space`, when a sink evaluates RAM
-    variables) are snapshots taken after the *last* frame of the batch,
-    present only when a sink asked for that frame.
+    these frames ran. `ram`/`screen` are snapshots taken after the *last*
+    frame of the batch, present only when a sink asked for that frame.
+    `values` holds the RAM variables sinks asked for, after *every* frame.
     """
 
     start: int
@@ -31,7 +31,7 @@ class FrameBatch:
     audio: np.ndarray | None = None  # int16 [samples, 2]
     ram: bytes | None = None
     screen: np.ndarray | None = None  # uint8 [h, w, 3]
-    space: AddressSpace | None = None  # the game's address space, copied, for RAM variables
+    values: Values | None = None  # RAM variable → int64 [n] (readable variables only)
 
     @property
     def n(self) -> int:

@@ -61,6 +61,10 @@ class _RhMemdesc(ctypes.Structure):
     ]
 
 
+class _RhSpan(ctypes.Structure):
+    _fields_ = [("ptr", ctypes.c_void_p), ("len", ctypes.c_size_t)]
+
+
 _P = ctypes.c_void_p  # rh_host *
 # name: (restype, argtypes) for every rh_* symbol of rhost.h.
 _SIGNATURES: dict[str, tuple[object, list[object]]] = {
@@ -84,6 +88,7 @@ _SIGNATURES: dict[str, tuple[object, list[object]]] = {
         [_P, ctypes.c_size_t, _c_uint16_p, ctypes.c_uint, _c_uint8_p, ctypes.c_size_t, _c_uint16_p, ctypes.c_int],
     ),
     "rh_set_frame_counter": (ctypes.c_int, [_P, ctypes.c_void_p]),
+    "rh_watch_memory": (ctypes.c_int, [_P, ctypes.POINTER(_RhSpan), ctypes.c_uint, _c_uint8_p, ctypes.c_size_t]),
     "rh_audio": (_c_int16_p, [_P, _c_size_p]),
     "rh_screen": (ctypes.c_long, [_P, _c_uint8_p, ctypes.c_size_t, ctypes.POINTER(ctypes.c_uint), ctypes.POINTER(ctypes.c_uint)]),
     "rh_serialize_size": (ctypes.c_size_t, [_P]),
@@ -291,6 +296,19 @@ class Host:
         self._counter = counter  # C keeps the address: keep the object alive
         ptr = ctypes.addressof(counter) if counter is not None else None
         self._check(self._lib.rh_set_frame_counter(self.handle, ptr), CoreError, "frame counter")
+
+    def watch_memory(self, spans: list[np.ndarray], out: np.ndarray | None) -> None:
+        """Have C copy `spans` (uint8 views of core memory) into `out` after every frame.
+
+        Frame f of each later run fills row f of `out` (C-contiguous uint8
+        [rows, sum of span sizes]) with the spans concatenated: per-frame RAM
+        without a C call per frame. No spans (or out None) stops.
+        """
+        table = (_RhSpan * max(len(spans), 1))(*[(s.ctypes.data, s.size) for s in spans])
+        self._watched = out  # C keeps the address: keep the buffer alive
+        buf, cap = (out.ctypes.data_as(_c_uint8_p), out.nbytes) if out is not None and spans else (None, 0)
+        self._check(self._lib.rh_watch_memory(self.handle, table, len(spans) if buf else 0, buf, cap),
+                    CoreError, "watch memory")
 
     def audio(self) -> np.ndarray:
         """A copy of the last batch's audio as int16 [samples, 2]."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -23,9 +23,9 @@ from retrotool import jobs
 from retrotool import movie as bk2
 from retrotool.errors import RetroToolError
 from retrotool.replay import Sink
-from retrotool.sinks.overlay import InfoReader
 from retrotool.sinks.verify import TraceSink
 from retrotool.sinks.video import Kind, VideoSettings, VideoSink
+from retrotool.variables import Variable
 
 Progress = Callable[[int, int], None]
 
@@ -76,13 +76,13 @@ class RenderOutcome:
 
 def render(
     movie_path: Path, targets: Targets, settings: VideoSettings | None = None, *,
-    info: InfoReader | None = None, core: str | Path | None = None, rom: Path | None = None,
+    info: Mapping[str, Variable] | None = None, core: str | Path | None = None, rom: Path | None = None,
     trace: Path | None = None, trace_every: int = 1, force: bool = False, progress: Progress | None = None,
 ) -> RenderResult:
     """Replay one movie into the wanted outputs.
 
-    `info` is the hook for `settings.show_info`: it maps the game's system
-    RAM to the variables to draw (an integration's data.json reader).
+    `info` are the RAM variables `settings.show_info` draws (default: the
+    integration's data.json).
     """
     if not targets.any():
         raise RetroToolError("nothing to render: give --mp4, --gif, --png-dir or --view")
@@ -93,7 +93,7 @@ def render(
     if settings.show_info and info is None:
         game = jobs.integration(movie)
         evaluator = game.evaluator() if game is not None else None
-        info = evaluator.info if evaluator is not None else None
+        info = evaluator.variables if evaluator is not None else None
     if settings.show_info and info is None:
         raise RetroToolError(
             f"--overlay info needs the RAM variables of {movie.header_value('GameName') or movie_path.name}, "
@@ -129,7 +129,7 @@ def per_movie(movie: Path, targets: Targets) -> Targets:
 
 def render_many(
     movies: Sequence[Path], folders: Targets, settings: VideoSettings | None = None, *,
-    workers: int = 1, info: InfoReader | None = None, core: str | Path | None = None,
+    workers: int = 1, info: Mapping[str, Variable] | None = None, core: str | Path | None = None,
     rom: Path | None = None, force: bool = False, progress: Progress | None = None,
 ) -> list[RenderOutcome]:
     """Render each movie into `folders` (see per_movie), each in a fresh process, `workers` at once.

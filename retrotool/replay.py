@@ -3,24 +3,27 @@
 Recording and replaying differ only in the input source; rendering,
 tracing, verifying and dataset dumps differ only in the sinks. The loop asks
 each sink what it needs (video, audio, snapshots of RAM and screen at given
-rows), runs the emulator in C-side batches cut at those rows, and hands the
-resulting `FrameBatch` values to every sink in order.
+rows, RAM variables after every frame), runs the emulator in C-side batches
+cut at the snapshot rows, and hands the resulting `FrameBatch` values to
+every sink in order. RAM variables are copied by the host after each frame,
+so rewards of every frame cost no extra C calls.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
 
-from retrotool.emulator import Emulator
+from retrotool.emulator import Emulator, Watch
 from retrotool.errors import RetroToolError, StateError
 from retrotool.frames import FrameBatch
 from retrotool.native import AvInfo
 from retrotool.systems import System
+from retrotool.variables import Variable
 
 HEADLESS_BATCH = 4096  # frames per C call without video: amortises Python's per-call cost
 VIDEO_BATCH_BYTES = 32 << 20  # with video, a batch's frames fit in this many bytes
@@ -33,7 +36,7 @@ class Needs:
     video: bool = False
     audio: bool = False
     snapshots: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
-    space: bool = False  # snapshots also carry the game's address space
+    variables: Mapping[str, Variable] = field(default_factory=dict)  # read after every frame
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,20 +132,24 @@ def replay(
     needs = [s.needs(source.frames) for s in sinks]
     video = any(n.video for n in needs)
     audio = any(n.audio for n in needs)
-    space = any(n.space for n in needs)
+    variables = {name: v for n in needs for name, v in n.variables.items()}
     stops = _snapshot_rows(needs)
     if batch is None:
         batch = max(1, VIDEO_BATCH_BYTES // emulator.av_info.frame_bytes) if video else HEADLESS_BATCH
     opened: list[Sink] = []
+    watch = emulator.watch(system, variables, batch) if variables else None
     try:
         for s in sinks:
             s.open(info)
             opened.append(s)
-        rows = _loop(emulator, system, source, sinks, stops, (video, audio, space), batch, progress)
+        rows = _loop(emulator, system, source, sinks, stops, (video, audio), watch, batch, progress)
     except BaseException as e:
         for s in opened:
             s.close(e)
         raise
+    finally:
+        if watch is not None:
+            emulator.unwatch()
     for s in sinks:
         s.close(None)
     return info if rows == info.frames else dataclasses.replace(info, frames=rows)
@@ -159,11 +166,12 @@ def _loop(
     source: InputSource,
     sinks: Sequence[Sink],
     stops: np.ndarray,
-    wants: tuple[bool, bool, bool],
+    wants: tuple[bool, bool],
+    watch: Watch | None,
     batch: int,
     progress: Callable[[int, int], None] | None,
 ) -> int:
-    video, audio, space = wants
+    video, audio = wants
     total = source.frames
     row = 0
     while row < total:
@@ -179,6 +187,7 @@ def _loop(
         masks = system.masks(buttons)
         segments = emulator.run(masks, video=video, audio=audio)
         sound = emulator.audio() if audio else None
+        values = watch.values(end - row) if watch is not None else None
         snap = k < stops.size and stops[k] == end - 1
         for i, (first, frames) in enumerate(segments):
             last_segment = i == len(segments) - 1
@@ -191,7 +200,7 @@ def _loop(
                 audio=sound if last_segment else None,
                 ram=emulator.ram.tobytes() if snap and last_segment else None,
                 screen=_screen(emulator, frames) if snap and last_segment else None,
-                space=emulator.address_space(system).snapshot() if snap and space and last_segment else None,
+                values={k: v[first : stop - row] for k, v in values.items()} if values is not None else None,
             )
             for s in sinks:
                 s.consume(batch_value)

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from retrotool import outputs
-from retrotool.datasets import MINARI_DIR, _import_minari
+from retrotool.datasets import DISCRETE, DISCRETE_INFO, MINARI_DIR, _import_minari
 from retrotool.errors import RetroToolError
 from retrotool.sinks import npzip
 
@@ -90,9 +90,17 @@ def _episode_chunks(npz: Path, manifest: dict[str, Any]) -> Iterator[dict[str, A
     info_names = [f"infos.{v}" for v in manifest.get("infos", [])]
     per_row = {n: npzip.chunks(npz, n, CHUNK, first=CHUNK + 1) for n in obs_names + info_names}
     per_step = {n: npzip.chunks(npz, n, CHUNK) for n in ("actions", "rewards", "terminations", "truncations")}
+    # the action taken at each observation, -1 after the last: one row per observation, like infos (int64: small)
+    discrete = (np.append(np.concatenate(list(npzip.chunks(npz, DISCRETE, 1 << 16))), -1)
+                if manifest.get(DISCRETE) else None)
+    done = 0
     for step_values in zip(*per_step.values()):
         values = dict(zip(per_step, step_values))
         rows = {n: next(it) for n, it in per_row.items()}
         obs = ({n.split(".", 1)[1]: rows[n] for n in obs_names} if len(obs_names) > 1 else rows[obs_names[0]])
-        infos = {n.split(".", 1)[1]: rows[n] for n in info_names} or None
-        yield {"observations": obs, "infos": infos, **values}
+        infos = {n.split(".", 1)[1]: rows[n] for n in info_names}
+        if discrete is not None:
+            count = len(rows[obs_names[0]])
+            infos[DISCRETE_INFO] = discrete[done : done + count]
+            done += count
+        yield {"observations": obs, "infos": infos or None, **values}

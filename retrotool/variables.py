@@ -26,22 +26,23 @@ _TYPE = re.compile(r"^(><|<>|>=|<=|[<>=|])([uidn])([1-8])$")
 
 @dataclass(frozen=True, slots=True)
 class Block:
-    """A run of the address space backed by bytes (a view, or a snapshot copy)."""
+    """A run of the address space backed by bytes (a view of core memory, or test data)."""
 
     start: int
     data: np.ndarray  # uint8
     swap16: bool = False  # stored as host-native 16-bit words (Genesis on x86)
 
-    def read(self, address: int, size: int) -> bytes | None:
+    def offsets(self, address: int, size: int) -> np.ndarray | None:
+        """Where in `data` the bytes address .. address + size - 1 are, in address order."""
         offset = address - self.start
         if offset < 0 or offset + size > self.data.size:
             return None
-        if not self.swap16:
-            return self.data[offset : offset + size].tobytes()
-        idx = np.arange(offset, offset + size) ^ 1
-        if idx.max() >= self.data.size:
-            return None
-        return self.data[idx].tobytes()
+        idx = np.arange(offset, offset + size)
+        if self.swap16:
+            idx ^= 1
+            if idx.max() >= self.data.size:
+                return None
+        return idx
 
 
 class AddressSpace:
@@ -50,34 +51,26 @@ class AddressSpace:
     def __init__(self, blocks: Sequence[Block]) -> None:
         self.blocks = sorted(blocks, key=lambda b: b.start)
 
-    def read(self, address: int, size: int) -> bytes | None:
+    def locate(self, address: int, size: int) -> tuple[Block, np.ndarray] | None:
+        """The block holding a variable and its bytes' offsets there; None if no block holds all of it."""
         for block in self.blocks:
-            got = block.read(address, size)
-            if got is not None:
-                return got
+            idx = block.offsets(address, size)
+            if idx is not None:
+                return block, idx
         return None
 
-    def snapshot(self) -> AddressSpace:
-        """A copy that no longer follows the emulator (for deltas between frames)."""
-        return AddressSpace([Block(b.start, b.data.copy(), b.swap16) for b in self.blocks])
 
+def _byte_order(code: str) -> np.ndarray:
+    """Permutation putting a type's bytes (in address order) most significant first."""
+    order, _, count = _TYPE.match(code).groups()  # type: ignore[union-attr]
+    size = int(count)
 
-def _decode(raw: bytes, code: str) -> int:
-    order, fmt, _ = _TYPE.match(code).groups()  # type: ignore[union-attr]
+    def big(c: str) -> bool:
+        return c == ">" or (c == "=" and sys.byteorder == "big")
+
     if order in ("><", "<>", ">=", "<="):  # mixed: two 16-bit halves of a 4-byte value
-        first = ">" if order[0] == ">" or (order[0] == "=" and sys.byteorder == "big") else "<"
-        second = ">" if order[1] == ">" or (order[1] == "=" and sys.byteorder == "big") else "<"
-        raw = (raw[:2] if first == ">" else raw[1::-1]) + (raw[2:] if second == ">" else raw[:1:-1])
-        order = ">"
-    big = order == ">" or (order == "=" and sys.byteorder == "big")
-    data = raw if big else raw[::-1]  # most significant byte first
-    if fmt == "u":
-        return int.from_bytes(data, "big")
-    if fmt == "i":
-        return int.from_bytes(data, "big", signed=True)
-    if fmt == "d":
-        return int("".join(f"{(b >> 4) % 10}{(b & 15) % 10}" for b in data) or "0")
-    return int("".join(str((b & 15) % 10) for b in data) or "0")  # "n"
+        return np.array([*((0, 1) if big(order[0]) else (1, 0)), *((2, 3) if big(order[1]) else (3, 2))])
+    return np.arange(size) if big(order) else np.arange(size)[::-1]
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,12 +84,38 @@ class Variable:
     def size(self) -> int:
         return int(self.type[-1])
 
-    def value(self, space: AddressSpace) -> int | None:
-        raw = space.read(self.address, self.size)
-        if raw is None:
+    def read(self, space: AddressSpace) -> int | None:
+        """The value now (e.g. for an agent between frames); None when the space does not hold it."""
+        found = space.locate(self.address, self.size)
+        if found is None:
             return None
-        v = _decode(raw, self.type)
-        return v & self.mask if self.mask is not None else v
+        block, offsets = found
+        return int(self.decode(block.data[offsets][None])[0])
+
+    def decode(self, raw: np.ndarray) -> np.ndarray:
+        """Values of raw bytes uint8 [n, size] (address order, one row per frame) as int64 [n]."""
+        data = raw[:, _byte_order(self.type)].astype(np.uint64)
+        fmt = self.type[-2]
+        if fmt in "ui":
+            weights = np.uint64(1) << (np.uint64(8) * np.arange(self.size - 1, -1, -1, dtype=np.uint64))
+            value = (data * weights).sum(axis=1, dtype=np.uint64).view(np.int64)
+            if fmt == "i" and self.size < 8:
+                bits = 8 * self.size
+                value = np.where(value >= 1 << (bits - 1), value - (1 << bits), value)
+        elif fmt == "d":  # BCD, two digits per byte; nibbles above 9 are taken mod 10
+            digits = (data >> np.uint64(4)) % np.uint64(10) * np.uint64(10) + (data & np.uint64(15)) % np.uint64(10)
+            value = _digits(digits, 100)
+        else:  # "n": one digit per byte, in the low nibble
+            value = _digits((data & np.uint64(15)) % np.uint64(10), 10)
+        return value & self.mask if self.mask is not None else value
+
+
+def _digits(digits: np.ndarray, base: int) -> np.ndarray:
+    """Digits uint64 [n, k] (most significant first) in `base` → int64 [n]."""
+    value = np.zeros(digits.shape[0], np.int64)
+    for column in digits.T.astype(np.int64):
+        value = value * base + column
+    return value
 
 
 def _load_json(path: Path) -> Any:
@@ -126,19 +145,21 @@ def load_variables(path: Path) -> dict[str, Variable]:
     return out
 
 
-_OPS: dict[str, Callable[[float, float], float]] = {
-    "equal": lambda a, b: float(a == b),
-    "negative-equal": lambda a, b: float(-a == b),
-    "not-equal": lambda a, b: float(a != b),
-    "less-than": lambda a, b: float(a < b),
-    "greater-than": lambda a, b: float(a > b),
-    "less-or-equal": lambda a, b: float(a <= b),
-    "greater-or-equal": lambda a, b: float(a >= b),
-    "nonzero": lambda a, b: float(a != 0),
-    "zero": lambda a, b: float(a == 0),
-    "positive": lambda a, b: float(a > 0),
-    "negative": lambda a, b: float(a < 0),
-    "sign": lambda a, b: float((a > 0) - (a < 0)),
+Values = Mapping[str, np.ndarray]  # RAM variable → int64 [n], one value per frame
+
+_OPS: dict[str, Callable[[np.ndarray, float], np.ndarray]] = {
+    "equal": lambda a, b: a == b,
+    "negative-equal": lambda a, b: -a == b,
+    "not-equal": lambda a, b: a != b,
+    "less-than": lambda a, b: a < b,
+    "greater-than": lambda a, b: a > b,
+    "less-or-equal": lambda a, b: a <= b,
+    "greater-or-equal": lambda a, b: a >= b,
+    "nonzero": lambda a, b: a != 0,
+    "zero": lambda a, b: a == 0,
+    "positive": lambda a, b: a > 0,
+    "negative": lambda a, b: a < 0,
+    "sign": lambda a, b: np.sign(a),
 }
 
 
@@ -153,16 +174,17 @@ class Term:
     reward: float
     penalty: float
 
-    def measure(self, now: Mapping[str, int | None], before: Mapping[str, int | None]) -> float:
+    def measure(self, now: Values, before: Values, n: int) -> np.ndarray:
+        """float64 [n]; 0 where the variable cannot be read."""
         value = now.get(self.variable)
         if value is None:
-            return 0.0
-        m = float(value)
+            return np.zeros(n)
+        m = value.astype(np.float64)
         if self.measurement == "delta":
-            prev = before.get(self.variable)
-            m = m - prev if prev is not None else 0.0
+            m = m - before[self.variable]
         if self.op is not None:
-            m = _OPS.get(self.op, lambda a, b: a)(m, self.reference)
+            op = _OPS.get(self.op)  # an unknown op passes the value through
+            m = op(m, self.reference).astype(np.float64) if op is not None else m
         return m
 
 
@@ -185,25 +207,33 @@ def _terms(path: Path, where: str, spec: Any, default_measure: str) -> list[Term
 
 @dataclass(frozen=True, slots=True)
 class Scenario:
-    """Reward and done rules of one player-1 scenario (scripts are not supported)."""
+    """Reward and done rules of one player-1 scenario (scripts are not supported).
+
+    `actions`: the groups of allowed button combos when the scenario
+    restricts actions (see `retrotool.actions`), else None.
+    """
 
     reward_terms: tuple[Term, ...]
     time_reward: float
     done_terms: tuple[Term, ...]
     done_all: bool
+    actions: tuple[tuple[tuple[str, ...], ...], ...] | None = None
+    source: str = ""  # the file it came from, for messages
 
-    def reward(self, now: Mapping[str, int | None], before: Mapping[str, int | None]) -> float:
-        total = self.time_reward
+    def reward(self, now: Values, before: Values, n: int) -> np.ndarray:
+        """float64 [n]: m * reward where m > 0, m * penalty where m < 0, summed over terms."""
+        total = np.full(n, self.time_reward)
         for t in self.reward_terms:
-            m = t.measure(now, before)
-            total += m * t.reward if m > 0 else m * t.penalty if m < 0 else 0.0
+            m = t.measure(now, before, n)
+            total += np.where(m > 0, m * t.reward, np.where(m < 0, m * t.penalty, 0.0))
         return total
 
-    def done(self, now: Mapping[str, int | None], before: Mapping[str, int | None]) -> bool:
-        hits = [t.measure(now, before) > 0 for t in self.done_terms]
-        if not hits:
-            return False
-        return all(hits) if self.done_all else any(hits)
+    def done(self, now: Values, before: Values, n: int) -> np.ndarray:
+        """bool [n]: the done terms' results > 0, any or all of them."""
+        if not self.done_terms:
+            return np.zeros(n, np.bool_)
+        hits = np.stack([t.measure(now, before, n) > 0 for t in self.done_terms])
+        return hits.all(axis=0) if self.done_all else hits.any(axis=0)
 
 
 def load_scenario(path: Path) -> Scenario:
@@ -223,24 +253,43 @@ def load_scenario(path: Path) -> Scenario:
         float(time.get("reward", 0)) if isinstance(time, dict) else 0.0,
         tuple(_terms(path, "done.variables", done.get("variables"), "absolute")),
         condition == "all",
+        _actions(path, doc.get("actions")),
+        str(path),
     )
 
 
+def _actions(path: Path, spec: Any) -> tuple[tuple[tuple[str, ...], ...], ...] | None:
+    """`actions`: [[combo, ...], ...], each combo a list of button names."""
+    if spec is None:
+        return None
+    ok = isinstance(spec, list) and all(
+        isinstance(g, list) and all(isinstance(c, list) and all(isinstance(b, str) for b in c) for c in g) for g in spec
+    )
+    if not ok:
+        raise ContentError(f"{path}: 'actions' must be a list of groups, each a list of combos (lists of button names)")
+    return tuple(tuple(tuple(c) for c in g) for g in spec)
+
+
 class Evaluator:
-    """Per-frame info, reward and done of a game, fed RAM address spaces in order."""
+    """Rewards and done flags of a game, fed its RAM variables frame after frame.
+
+    Deltas reach back across calls (the previous call's last values); the
+    first frame ever fed has delta 0, as after Gym Retro's reset.
+    """
 
     def __init__(self, variables: Mapping[str, Variable], scenario: Scenario | None) -> None:
         self.variables = dict(variables)
         self.scenario = scenario
-        self._before: dict[str, int | None] | None = None
+        self._last: dict[str, np.ndarray] = {}
 
     def info(self, space: AddressSpace) -> dict[str, int | None]:
-        return {name: v.value(space) for name, v in self.variables.items()}
+        """Every variable's value now (None where unreadable)."""
+        return {name: v.read(space) for name, v in self.variables.items()}
 
-    def step(self, space: AddressSpace) -> tuple[dict[str, int | None], float, bool]:
-        now = self.info(space)
-        before = self._before if self._before is not None else now
-        reward = self.scenario.reward(now, before) if self.scenario else 0.0
-        done = self.scenario.done(now, before) if self.scenario else False
-        self._before = now
-        return now, reward, done
+    def steps(self, values: Values, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """Rewards float64 [n] and done flags bool [n] of the next n frames (values: int64 [n] each)."""
+        if self.scenario is None or n == 0:
+            return np.zeros(n), np.zeros(n, np.bool_)
+        before = {k: np.concatenate([self._last.get(k, v[:1]), v[:-1]]) for k, v in values.items()}
+        self._last = {k: v[-1:].copy() for k, v in values.items()}
+        return self.scenario.reward(values, before, n), self.scenario.done(values, before, n)

@@ -117,6 +117,11 @@ struct rh_host {
 
   volatile uint64_t *frame_counter; /* optional: finished frames, for crash reports */
 
+  rh_span *watch; /* rh_watch_memory: spans copied after every frame */
+  unsigned n_watch;
+  size_t watch_stride, watch_cap;
+  uint8_t *watch_out;
+
   int want_audio, audio_oom;
   int16_t *audio;
   size_t audio_len, audio_cap;
@@ -689,7 +694,7 @@ static void *open_library(const char *path, struct core_api *api, char *err, siz
 
 static void host_free(rh_host *h) {
   for (size_t i = 0; i < h->n_pool; i++) free(h->pool[i]);
-  free(h->pool), free(h->opts), free(h->maps), free(h->audio), free(h->pic), free(h->log);
+  free(h->pool), free(h->opts), free(h->maps), free(h->watch), free(h->audio), free(h->pic), free(h->log);
   free(h->core_path), free(h->system_dir), free(h->save_dir);
   free(h->name), free(h->version), free(h->extensions), free(h->game_data), free(h->tmp_game);
   if (h->cap_fd >= 0) close(h->cap_fd);
@@ -778,6 +783,7 @@ static void unload(rh_host *h) {
   if (h->tmp_game) unlink(h->tmp_game);
   free(h->tmp_game);
   h->tmp_game = NULL;
+  h->n_watch = 0; /* the watched memory belonged to the game */
 }
 
 RH_API void rh_close(rh_host *h) {
@@ -1040,12 +1046,20 @@ static int video_dupe(rh_host *h, size_t f) {
   return RH_OK;
 }
 
+static void copy_watched(const rh_host *h, uint8_t *out) {
+  for (unsigned i = 0; i < h->n_watch; i++) {
+    memcpy(out, h->watch[i].ptr, h->watch[i].len);
+    out += h->watch[i].len;
+  }
+}
+
 static void run_frames(rh_host *h, size_t n, const uint16_t *buttons, unsigned ports, uint16_t *dims) {
   for (size_t f = 0; f < n; f++) {
     h->frame_i = f, h->presented = 0, h->last_frame = f + 1 == n;
     h->pad = buttons ? buttons + f * ports : NULL;
     h->api.run();
     if (h->frame_counter) *h->frame_counter += 1;
+    if (h->n_watch) copy_watched(h, h->watch_out + f * h->watch_stride);
     if (!h->run_err && !h->presented && h->vout) h->run_err = video_dupe(h, f);
     if (h->run_err) return;
     if (dims) dims[2 * f] = (uint16_t)h->cur_w, dims[2 * f + 1] = (uint16_t)h->cur_h;
@@ -1059,6 +1073,9 @@ RH_API long rh_run(rh_host *h, size_t n, const uint16_t *buttons, unsigned ports
   if (ports > RH_MAX_PORTS) return fail(h, RH_EINVAL, "%u ports, at most %d", ports, RH_MAX_PORTS);
   if (n > (size_t)LONG_MAX) return fail(h, RH_EINVAL, "too many frames");
   if (video_out && !frame_bytes) return fail(h, RH_EINVAL, "frame_bytes is 0");
+  if (h->n_watch && n > h->watch_cap / h->watch_stride)
+    return fail(h, RH_EINVAL, "%zu frames of watched memory (%zu bytes each) do not fit %zu bytes", n,
+                h->watch_stride, h->watch_cap);
   h->audio_len = 0, h->audio_oom = 0, h->want_audio = want_audio != 0;
   h->vout = video_out, h->frame_bytes = frame_bytes, h->n_pads = buttons ? ports : 0;
   h->run_err = h->batch_real = h->fr_pending = 0;
@@ -1079,6 +1096,24 @@ RH_API long rh_run(rh_host *h, size_t n, const uint16_t *buttons, unsigned ports
 RH_API int rh_set_frame_counter(rh_host *h, volatile uint64_t *counter) {
   if (!h) return RH_EINVAL;
   h->frame_counter = counter;
+  return RH_OK;
+}
+
+RH_API int rh_watch_memory(rh_host *h, const rh_span *spans, unsigned n_spans, uint8_t *out, size_t out_cap) {
+  if (!h) return RH_EINVAL;
+  size_t stride = 0;
+  for (unsigned i = 0; i < n_spans; i++) {
+    if (!spans[i].ptr || !spans[i].len) return fail(h, RH_EINVAL, "watched span %u is empty", i);
+    stride += spans[i].len;
+  }
+  if (n_spans && (!out || out_cap < stride))
+    return fail(h, RH_EINVAL, "watched memory needs %zu bytes per frame; the buffer holds %zu", stride, out_cap);
+  rh_span *copy = NULL;
+  if (n_spans && !(copy = malloc(n_spans * sizeof *copy))) return fail(h, RH_ENOMEM, "out of memory");
+  if (n_spans) memcpy(copy, spans, n_spans * sizeof *copy);
+  free(h->watch);
+  h->watch = copy, h->n_watch = n_spans, h->watch_stride = stride;
+  h->watch_out = n_spans ? out : NULL, h->watch_cap = n_spans ? out_cap : 0;
   return RH_OK;
 }
 

@@ -152,6 +152,24 @@ RH_API long rh_run(rh_host *h, size_t n, const uint16_t *buttons, unsigned ports
  */
 RH_API int rh_set_frame_counter(rh_host *h, volatile uint64_t *counter);
 
+/* A run of bytes in the core's memory (e.g. a slice of a memory-map block). */
+typedef struct rh_span {
+  const uint8_t *ptr;
+  size_t len;
+} rh_span;
+
+/*
+ * Copy the given spans after every frame of every later rh_run, so a caller
+ * that needs a few RAM variables per frame (rewards) can still run large
+ * batches: frame f's copy goes to out + f * stride, stride = the sum of the
+ * lengths, spans concatenated in order. The host copies the span table but
+ * not `out`, which must stay valid and hold out_cap bytes; an rh_run of n
+ * frames with n * stride > out_cap fails with RH_EINVAL. The pointers must
+ * stay valid while watched (they come from rh_memory / the memory map).
+ * n_spans = 0 stops watching.
+ */
+RH_API int rh_watch_memory(rh_host *h, const rh_span *spans, unsigned n_spans, uint8_t *out, size_t out_cap);
+
 /* Audio collected by the last rh_run (int16 count, i.e. 2 per stereo frame). */
 RH_API const int16_t *rh_audio(const rh_host *h, size_t *n_samples);
 

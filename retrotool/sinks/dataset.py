@@ -17,6 +17,9 @@ movie rows start .. end-1 and frame skip K:
   may then be true before the last step.
 - infos (N+1, one per observation) are the game's RAM variables at the
   observation's row; an unreadable variable is -1.
+- discrete_actions (N, only when the game's scenario restricts actions):
+  each step's action as Gym Retro's DISCRETE index (`retrotool.actions`),
+  -1 where no allowed combo expresses it.
 
 Observations: the first observed picture's size is the native size (a
 core that changes resolution mid-movie has other frames fitted to it by
@@ -42,6 +45,7 @@ from typing import Any
 import numpy as np
 
 from retrotool import outputs
+from retrotool.actions import DiscreteActions
 from retrotool.errors import RetroToolError
 from retrotool.frames import FrameBatch
 from retrotool.replay import Needs, ReplayInfo
@@ -166,30 +170,35 @@ class DatasetSink:
         self.summary: dict[str, Any] = {}
         self._work: Path | None = None
         self._columns: dict[str, Column] = {}
-        self._pending: dict[str, list[Any]] = {}
+        self._pending: dict[str, list[np.ndarray]] = {}
         self._pictures: Pictures | None = None
-        self._held = np.empty(0, np.uint8)  # action rows of the step in progress
-        self._step_reward, self._step_done, self._return = 0.0, False, 0.0
-        self._steps, self._last_done = 0, False
+        self._discrete: DiscreteActions | None = None
+        # rows of the step in progress: buttons, rewards, done flags
+        self._held = (np.empty((0, 0), np.uint8), np.empty(0), np.empty(0, np.bool_))
+        self._return, self._steps, self._last_done = 0.0, 0, False
 
     # -- the Sink protocol ---------------------------------------------------
     def needs(self, frames: int) -> Needs:
         self.obs_rows = self.options.check(frames)
-        first, last = int(self.obs_rows[0]), int(self.obs_rows[-1])
-        if self.evaluator is not None:  # rewards need every row's RAM from the reset row on
-            rows = np.arange(first, last + 1, dtype=np.int64)
-        else:
-            rows = self.obs_rows if self.options.obs != ObsKind.RGB else np.empty(0, np.int64)
-        return Needs(video=self.options.obs != ObsKind.RAM, snapshots=rows, space=self.evaluator is not None)
+        rows = self.obs_rows if self.options.obs != ObsKind.RGB else np.empty(0, np.int64)
+        variables = self.evaluator.variables if self.evaluator is not None else {}
+        return Needs(video=self.options.obs != ObsKind.RAM, snapshots=rows, variables=variables)
 
     def open(self, info: ReplayInfo) -> None:
         self._work = outputs.temp_name(self.target)
         n = int(self.obs_rows.size)
         width = info.players * len(info.system.buttons)
+        self._held = (np.empty((0, width), np.uint8), np.empty(0), np.empty(0, np.bool_))
         self.summary = {"steps": n - 1, "buttons": list(info.system.buttons), "players": info.players}
+        scenario = self.evaluator.scenario if self.evaluator is not None else None
+        if scenario is not None and scenario.actions is not None:
+            self._discrete = DiscreteActions(scenario.actions, info.system.buttons, info.players, scenario.source)
+            self.summary["discrete_actions"] = self._discrete.n
         try:
             self._work.mkdir()
             self._add("actions", np.uint8, n - 1, (width,))
+            if self._discrete is not None:
+                self._add("discrete_actions", np.int64, n - 1, ())
             for name, dtype in (("rewards", np.float64), ("terminations", np.bool_), ("truncations", np.bool_)):
                 self._add(name, dtype, n - 1, ())
             if self.options.obs != ObsKind.RGB:
@@ -231,58 +240,49 @@ class DatasetSink:
             return
         k = self.options.frame_skip  # observation rows are first + k*j: no search needed
         j0, j1 = max(-((first - batch.start) // k), 0), (min(batch.last, last) - first) // k
-        here = first + k * np.arange(j0, j1 + 1, dtype=np.int64)
+        here = first + k * np.arange(j0, j1 + 1, dtype=np.int64) - batch.start  # observed rows, in the batch
         if self.options.obs != ObsKind.RAM and batch.video is not None and here.size:
-            i = int(here[0]) - batch.start  # a slice: no copy
-            self._pictures_column(batch.video).write(self._pictures_of(batch.video[i :: k][: here.size]))
+            self._pictures_column(batch.video).write(self._pictures_of(batch.video[here[0] :: k][: here.size]))
         if self.options.obs != ObsKind.RGB and batch.ram is not None and here.size:
             self._columns[self._obs_name("ram")].write(np.frombuffer(batch.ram, np.uint8)[None])  # large: no pending
-        lo, hi = max(batch.start, first + 1), min(batch.last, last)
-        if lo <= hi:
-            self._actions(batch.buttons[lo - batch.start : hi - batch.start + 1])
-        if self.evaluator is not None and batch.space is not None and batch.last >= first:
-            self._evaluate(batch, here.size > 0)
+        a, b = max(batch.start, first) - batch.start, min(batch.last, last) - batch.start + 1  # the episode's rows
+        rewards, dones = np.zeros(b - a), np.zeros(b - a, np.bool_)
+        if self.evaluator is not None and batch.values is not None:
+            values = {name: v[a:b] for name, v in batch.values.items()}
+            rewards, dones = self.evaluator.steps(values, b - a)
+            for name in self.evaluator.variables:
+                column = batch.values.get(name)
+                self._push(f"infos.{name}", column[here] if column is not None else np.full(here.size, MISSING))
+        skip = 1 if batch.start <= first else 0  # the reset row is no step's
+        buttons = batch.buttons[a + skip : b]
+        self._rows(buttons.reshape(buttons.shape[0], self._held[0].shape[1]), rewards[skip:], dones[skip:])
 
-    def _evaluate(self, batch: FrameBatch, observed: bool) -> None:
-        """One row (rewards cut the batches at every row): step the game's rules."""
-        assert self.evaluator is not None and batch.space is not None
-        info, reward, done = self.evaluator.step(batch.space)
-        if batch.last > self.obs_rows[0]:
-            self._step_reward += reward
-            self._step_done |= done
-        if not observed:
-            return
-        for name, value in info.items():
-            self._pending[f"infos.{name}"].append(MISSING if value is None else value)
-        if batch.last > self.obs_rows[0]:
-            self._end_step()
-
-    def _actions(self, buttons: np.ndarray) -> None:
-        """Rows of buttons → actions of the completed steps; a partial step waits for the next batch."""
-        rows = buttons.reshape(buttons.shape[0], -1)
-        held = np.concatenate([self._held, rows]) if self._held.size else rows
+    def _rows(self, buttons: np.ndarray, rewards: np.ndarray, dones: np.ndarray) -> None:
+        """Per-row buttons, rewards and done flags → the completed steps; a partial step waits."""
+        held = tuple(np.concatenate([h, x]) for h, x in zip(self._held, (buttons, rewards, dones)))
         k = self.options.frame_skip
-        done = held.shape[0] // k * k
-        if done:
-            groups = held[:done].reshape(-1, k, held.shape[1])
-            rule = self.options.combine
-            action = groups.max(axis=1) if rule == Combine.ANY else groups[:, 0] if rule == Combine.FIRST else groups[:, -1]
-            self._push("actions", action)
-            if self.evaluator is None:
-                for _ in range(action.shape[0]):
-                    self._end_step()
-        self._held = held[done:].copy()
-
-    def _end_step(self) -> None:
-        self._steps += 1
-        self._return += self._step_reward
-        self._pending["rewards"].append(self._step_reward)
-        self._pending["terminations"].append(self._step_done)
-        self._pending["truncations"].append(self._steps == self.summary["steps"] and not self._step_done)
-        self._last_done = self._step_done
-        self._step_reward, self._step_done = 0.0, False
-        if len(self._pending["rewards"]) >= FLUSH_ROWS:
-            self._flush()
+        count = held[0].shape[0] // k
+        self._held = tuple(h[count * k :].copy() for h in held)  # type: ignore[assignment]
+        if not count:
+            return
+        groups, step_rewards, step_dones = (h[: count * k].reshape(count, k, *h.shape[1:]) for h in held)
+        rule = self.options.combine
+        action = groups.max(axis=1) if rule == Combine.ANY else groups[:, 0] if rule == Combine.FIRST else groups[:, -1]
+        reward = np.zeros(count)
+        for j in range(k):  # row by row, as one frame at a time would add them
+            reward += step_rewards[:, j]
+        terminated = step_dones.any(axis=1)
+        number = self._steps + np.arange(1, count + 1)
+        self._push("actions", action)
+        if self._discrete is not None:
+            self._push("discrete_actions", self._discrete.index(action))
+        self._push("rewards", reward)
+        self._push("terminations", terminated)
+        self._push("truncations", (number == self.summary["steps"]) & ~terminated)
+        for r in reward.tolist():
+            self._return += r
+        self._steps += count
+        self._last_done = bool(terminated[-1])
 
     # -- columns -----------------------------------------------------------------
     def _obs_name(self, kind: str) -> str:
@@ -308,15 +308,16 @@ class DatasetSink:
         return self._pictures(frames)
 
     def _push(self, name: str, rows: np.ndarray) -> None:
-        self._pending[name].extend(rows)
-        if len(self._pending[name]) >= FLUSH_ROWS:
+        pending = self._pending[name]
+        pending.append(rows)
+        if sum(len(r) for r in pending) >= FLUSH_ROWS:
             self._flush()
 
     def _flush(self) -> None:
         for name, rows in self._pending.items():
             if rows:
                 column = self._columns[name]
-                column.write(np.asarray(rows, dtype=column.dtype).reshape(-1, *column.row_shape))
+                column.write(np.concatenate(rows).astype(column.dtype).reshape(-1, *column.row_shape))
                 rows.clear()
 
     def _finish(self) -> None:

@@ -8,16 +8,13 @@ frame with numpy, so it costs little next to the encoder.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
 
 from retrotool.sinks.font import label
-from retrotool.variables import AddressSpace
-
-InfoReader = Callable[[AddressSpace], Mapping[str, int | None]]
-"""The hook for `--overlay info`: system RAM (as the core exposes it) -> {variable: value}."""
+from retrotool.variables import Values, Variable
 
 ON = ((0, 0, 0), (255, 255, 255))  # held: black text on white
 OFF = ((136, 136, 136), (40, 40, 40))  # released: grey text on dark grey
@@ -96,16 +93,28 @@ class ButtonsOverlay:
 
 
 class InfoOverlay:
-    """The game's RAM variables as `NAME VALUE` lines at the top left."""
+    """The game's RAM variables as `NAME VALUE` lines at the top left, each frame its own values.
 
-    def __init__(self, reader: InfoReader) -> None:
-        self.reader = reader
+    Lines are rasterised again only when a value changes; an unreadable
+    variable shows `-`.
+    """
+
+    def __init__(self, variables: Mapping[str, Variable]) -> None:
+        self.names = list(variables)
+        self._shown: tuple[int | None, ...] | None = None
         self._images: list[np.ndarray] = []
 
-    def update(self, space: AddressSpace) -> None:
-        """Read the variables from an address-space snapshot; drawn until the next update."""
-        self._images = [label(f"{name} {value}", *TAG) for name, value in self.reader(space).items()]
-
-    def draw(self, frames: np.ndarray) -> None:
-        for i, image in enumerate(self._images):
-            _stamp(frames, image, 1 + i * ROW, 1)
+    def draw(self, frames: np.ndarray, values: Values) -> None:
+        """Draw into frames uint8 [n, h, w, 3]; values: int64 [n] per readable variable."""
+        n = frames.shape[0]
+        readable = [name for name in self.names if name in values]
+        table = np.stack([values[name] for name in readable], axis=1) if readable else np.zeros((n, 0), np.int64)
+        runs = [0, *(np.flatnonzero(np.any(table[1:] != table[:-1], axis=1)) + 1).tolist(), n]
+        for a, b in zip(runs, runs[1:]):
+            row = dict(zip(readable, table[a].tolist()))
+            shown = tuple(row.get(name) for name in self.names)
+            if shown != self._shown:
+                self._shown = shown
+                self._images = [label(f"{name} {'-' if v is None else v}", *TAG) for name, v in zip(self.names, shown)]
+            for i, image in enumerate(self._images):
+                _stamp(frames[a:b], image, 1 + i * ROW, 1)

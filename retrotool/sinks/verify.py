@@ -45,7 +45,7 @@ class TraceSink:
 
     With a game integration (`evaluator`) each line also has "reward" (summed
     over the rows since the previous line), "done" and "info" (the RAM
-    variables); rewards need every row's RAM, so every row is snapshotted.
+    variables, null where unreadable), from the variables of every row.
     """
 
     def __init__(
@@ -62,25 +62,29 @@ class TraceSink:
 
     def needs(self, frames: int) -> Needs:
         self._rows = every(self.every_n, frames)
-        if self.evaluator is None:
-            return Needs(snapshots=self._rows)
-        return Needs(snapshots=np.arange(frames, dtype=np.int64), space=True)
+        variables = self.evaluator.variables if self.evaluator is not None else {}
+        return Needs(snapshots=self._rows, variables=variables)
 
     def open(self, info: ReplayInfo) -> None:
         self._tmp = outputs.temp_name(self.target)
         self._file = open(self._tmp, "w", encoding="utf-8")
 
     def consume(self, batch: FrameBatch) -> None:
-        if batch.ram is None or batch.screen is None or self._file is None:
+        if self._file is None:
+            return
+        done = False
+        if self.evaluator is not None and batch.values is not None:
+            rewards, dones = self.evaluator.steps(batch.values, batch.n)
+            for reward in rewards.tolist():  # in order, as one frame at a time would add them
+                self._reward += reward
+            done = bool(dones[-1])
+        idx = int(np.searchsorted(self._rows, batch.last))
+        if batch.ram is None or batch.screen is None or idx == self._rows.size or self._rows[idx] != batch.last:
             return
         row: dict[str, object] = {"frame": batch.last}
-        if self.evaluator is not None and batch.space is not None:
-            info, reward, done = self.evaluator.step(batch.space)
-            self._reward += reward
+        if self.evaluator is not None and batch.values is not None:
+            info = {k: int(batch.values[k][-1]) if k in batch.values else None for k in self.evaluator.variables}
             row.update(reward=self._reward, done=done, info=info)
-        idx = int(np.searchsorted(self._rows, batch.last))
-        if idx == self._rows.size or self._rows[idx] != batch.last:
-            return
         row.update(ram=ram_hash(batch.ram), screen=screen_hash(batch.screen))
         self._file.write(json.dumps(row) + "\n")
         self._reward = 0.0

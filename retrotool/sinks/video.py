@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import shutil
 import wave
+from collections.abc import Mapping
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -33,7 +34,8 @@ from retrotool.errors import OutputExistsError, RetroToolError
 from retrotool.frames import FrameBatch
 from retrotool.replay import Needs, ReplayInfo
 from retrotool.sinks import ffmpeg
-from retrotool.sinks.overlay import ButtonsOverlay, InfoOverlay, InfoReader
+from retrotool.sinks.overlay import ButtonsOverlay, InfoOverlay
+from retrotool.variables import Values, Variable
 
 Kind = Literal["mp4", "gif", "png"]
 AAC_RATES = (96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000)
@@ -59,8 +61,7 @@ class VideoSettings:
     preset: str = "superfast"  # x264's speed/size trade-off (ultrafast .. veryslow)
     lossless: bool = False
     buttons: bool = False  # draw the held buttons
-    show_info: bool = False  # draw the game's RAM variables (needs an InfoReader)
-    info_every: int = 1  # rows between RAM reads for the info overlay
+    show_info: bool = False  # draw the game's RAM variables (needs them: `info`)
 
     def check(self, frames: int) -> int:
         """Validate against a movie of `frames` rows; returns the end row."""
@@ -78,8 +79,6 @@ class VideoSettings:
                 f"frame range --start {self.start} --end {end} is empty or outside the movie's "
                 f"{frames} frames (rows 0..{frames - 1})"
             )
-        if self.info_every < 1:
-            raise RetroToolError(f"info_every must be at least 1, not {self.info_every}")
         return end
 
 
@@ -151,10 +150,10 @@ class VideoSink:
 
     def __init__(
         self, target: str | Path, kind: Kind, settings: VideoSettings, *,
-        info: InfoReader | None = None, force: bool = False,
+        info: Mapping[str, Variable] | None = None, force: bool = False,
     ) -> None:
         if settings.show_info and info is None:
-            raise RetroToolError("the info overlay needs a reader of the game's RAM variables (an integration)")
+            raise RetroToolError("the info overlay needs the game's RAM variables (an integration)")
         self.target = outputs.check_target(target, force)
         if kind == "png" and self.target.exists() and not is_frames_folder(self.target):
             raise RetroToolError(f"{self.target} is not a folder of frames from retrotool; remove it or pick another --png-dir")
@@ -175,7 +174,8 @@ class VideoSink:
         self._tempo: float | None = None
         self._native: tuple[int, int] | None = None  # (h, w) of the first frame
         self._buttons: ButtonsOverlay | None = None
-        self._info = InfoOverlay(info) if settings.show_info and info is not None else None
+        self._info_variables = dict(info or {})
+        self._info = InfoOverlay(self._info_variables) if settings.show_info and info is not None else None
         self._replay: ReplayInfo | None = None
 
     # -- Sink protocol -------------------------------------------------------
@@ -184,11 +184,9 @@ class VideoSink:
         s = self.settings
         self._end = s.check(frames)
         rows = [self._end - 1] + ([s.start - 1] if s.start > 0 else [])
-        if self._info is not None:
-            rows += range(s.start, self._end, s.info_every)
         audio = s.audio and self.format.audio != "none"
-        rows_ = np.unique(np.array(rows, np.int64))
-        return Needs(video=True, audio=audio, snapshots=rows_, space=self._info is not None)
+        variables = self._info_variables if self._info is not None else {}
+        return Needs(video=True, audio=audio, snapshots=np.unique(np.array(rows, np.int64)), variables=variables)
 
     def open(self, info: ReplayInfo) -> None:
         self._replay = info
@@ -206,11 +204,10 @@ class VideoSink:
     def consume(self, batch: FrameBatch) -> None:
         s = self.settings
         inside = s.start <= batch.last < self._end
-        if self._info is not None and batch.space is not None and inside:
-            self._info.update(batch.space)
         lo, hi = max(s.start - batch.start, 0), min(self._end - batch.start, batch.n)
         if batch.video is not None and lo < hi:
-            frames = self._prepare(batch.video[lo:hi], batch.buttons[lo:hi])
+            values = {k: v[lo:hi] for k, v in (batch.values or {}).items()}
+            frames = self._prepare(batch.video[lo:hi], batch.buttons[lo:hi], values)
             self._encoder_for(frames).write(frames.data)
             self.frames_written += frames.shape[0]
         if self._wav is not None and batch.audio is not None and inside:
@@ -235,7 +232,7 @@ class VideoSink:
                 self._work = None
 
     # -- frames --------------------------------------------------------------
-    def _prepare(self, frames: np.ndarray, buttons: np.ndarray) -> np.ndarray:
+    def _prepare(self, frames: np.ndarray, buttons: np.ndarray, values: Values) -> np.ndarray:
         """Same size as the first frame, cropped, overlays drawn, C-contiguous."""
         if self._native is None:
             self._native = (int(frames.shape[1]), int(frames.shape[2]))
@@ -250,7 +247,7 @@ class VideoSink:
             if self.settings.buttons:
                 self._buttons_overlay(frames).draw(frames, buttons)
             if self._info is not None:
-                self._info.draw(frames)
+                self._info.draw(frames, values)
         return np.ascontiguousarray(frames)
 
     def _check_crop(self, height: int, width: int) -> None:

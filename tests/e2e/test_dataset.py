@@ -143,6 +143,40 @@ def test_minari_dataset_loads_and_matches_the_npz_episodes(
         assert a.infos.keys() == b.infos.keys() and all(np.array_equal(a.infos[k], b.infos[k]) for k in a.infos)
 
 
+def test_restricted_actions_add_the_discrete_index(
+    movies: list[Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("minari")
+    groups = [[[], ["UP"], ["DOWN"]], [[], ["A"], ["B"], ["A", "B"]]]
+    scenario = tmp_path / "restricted.json"
+    game = json.loads((Path(__file__).parents[2] / "data/TestGame-Test/scenario.json").read_text())
+    scenario.write_text(json.dumps({**game, "actions": groups}))
+    out = tmp_path / "restricted-v0"
+    result = dump.dump_dataset(movies[:1], out, fmt="minari", scenario=scenario)
+    assert not result.failed, result.failed
+    (npz,) = datasets.load(out, "npz")
+    (via_minari,) = datasets.load(out, "minari")
+    assert npz.discrete_actions is not None and via_minari.discrete_actions is not None
+    assert np.array_equal(npz.discrete_actions, via_minari.discrete_actions)
+    assert "discrete_action" not in via_minari.infos
+    buttons = datasets.read_manifest(out)["buttons"]
+    # decode as stable-retro's DISCRETE mode does, per player: groups are digits of radix 3, then 4
+    for action, index in zip(npz.actions, npz.discrete_actions):
+        held = action.reshape(2, -1)
+        want = []
+        for p in range(2):
+            for group in groups:
+                columns = sorted({buttons.index(b) for combo in group for b in combo})
+                chosen = {buttons[c] for c in columns if held[p, c]}
+                want.append(next((i for i, combo in enumerate(group) if set(combo) == chosen), 0))
+        digits = []
+        for radix in (3, 4, 3, 4):
+            digits.append(int(index) % radix)
+            index //= radix
+        assert digits == want
+    assert len(set(npz.discrete_actions.tolist())) > 5  # the random movie uses many combos
+
+
 def test_resume_skips_complete_episodes_and_refuses_other_output(movies: list[Path], tmp_path: Path) -> None:
     out = tmp_path / "ds"
     dump.dump_dataset(movies[:1], out)
@@ -193,18 +227,20 @@ def test_disk_full_mid_episode_leaves_no_partial_file(
     movies: list[Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     out = tmp_path / "ds"
-    dump.dump_dataset(movies[:1], out)
-    before = (out / datasets.MANIFEST).read_bytes()
-    calls = {"n": 0}
+    calls = {"n": 0, "fail_at": 0}
     real = npzip.Column._put
 
     def full_disk(self: npzip.Column, data: bytes) -> None:
         calls["n"] += 1
-        if calls["n"] > 50:
+        if calls["fail_at"] and calls["n"] >= calls["fail_at"]:
             raise OSError(28, os.strerror(28))
         real(self, data)
 
     monkeypatch.setattr(npzip.Column, "_put", full_disk)
+    dump.dump_dataset(movies[:1], out)  # counts the writes of one episode
+    before = (out / datasets.MANIFEST).read_bytes()
+    calls.update(fail_at=calls["n"] // 2, n=0)  # the disk fills halfway through the next one
+    assert calls["fail_at"] > 2
     result = dump.dump_dataset(movies, out)
     assert "No space left on device" in (result.failed[0].error or "")
     assert (out / datasets.MANIFEST).read_bytes() == before

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from retrotool.errors import ContentError
+from retrotool.actions import DiscreteActions
 from retrotool.variables import AddressSpace, Block, Evaluator, Variable, load_scenario, load_variables
 
 
@@ -17,7 +18,7 @@ def space(data: bytes, start: int = 0x100, swap16: bool = False) -> AddressSpace
 
 
 @pytest.mark.parametrize(
-    ("code", "raw", "value"),
+    ("code", "raw", "expected"),
     [
         ("|u1", b"\xff", 255),
         ("|i1", b"\xff", -1),
@@ -33,21 +34,24 @@ def space(data: bytes, start: int = 0x100, swap16: bool = False) -> AddressSpace
         ("<n2", b"\x05\x07", 75),
     ],
 )
-def test_type_codes(code: str, raw: bytes, value: int) -> None:
-    assert Variable("v", 0x100, code).value(space(raw)) == value
+def test_type_codes(code: str, raw: bytes, expected: int) -> None:
+    assert Variable("v", 0x100, code).read(space(raw)) == expected
+    rows = np.frombuffer(raw * 3, np.uint8).reshape(3, -1)  # many frames at once
+    assert Variable("v", 0x100, code).decode(rows).tolist() == [expected] * 3
 
 
 def test_mask_and_out_of_range() -> None:
-    assert Variable("v", 0x100, "|u1", mask=0x0F).value(space(b"\xab")) == 0x0B
-    assert Variable("v", 0x200, "|u1").value(space(b"\xab")) is None
+    assert Variable("v", 0x100, "|u1", mask=0x0F).read(space(b"\xab")) == 0x0B
+    assert Variable("v", 0x200, "|u1").read(space(b"\xab")) is None
+    assert Variable("v", 0x100, ">u2").read(space(b"\xab")) is None  # runs past the block
 
 
 def test_genesis_word_swap() -> None:
     # the core stores 68k words host-native: on x86 the byte at A sits at A^1
     raw = bytes([0x03, 0x00, 0x78, 0x56])
     s = space(raw, start=0xFF0000, swap16=True)
-    assert Variable("lives", 0xFF0000, ">u2").value(s) == 3
-    assert Variable("b", 0xFF0003, "|u1").value(s) == 0x78
+    assert Variable("lives", 0xFF0000, ">u2").read(s) == 3
+    assert Variable("b", 0xFF0003, "|u1").read(s) == 0x78
 
 
 def test_malformed_data_json_names_file_and_key(tmp_path: Path) -> None:
@@ -70,14 +74,41 @@ def test_scenario_reward_penalty_time_and_done(tmp_path: Path) -> None:
     data.write_text(json.dumps({"info": {
         "score": {"address": 0x100, "type": "|u1"}, "lives": {"address": 0x101, "type": "|u1"},
         "over": {"address": 0x102, "type": "|u1"}}}))
+    frames = {"score": [0, 5, 5], "lives": [3, 2, 0], "over": [0, 0, 1]}
+    expected = ([-0.5, 5 * 2.0 + (-1) * 10.0 - 0.5, -2 * 10.0 - 0.5], [False, False, True])
     ev = Evaluator(load_variables(data), load_scenario(scenario))
-    _, reward, done = ev.step(space(bytes([0, 3, 0])))
-    assert reward == -0.5 and not done
-    _, reward, done = ev.step(space(bytes([5, 2, 0])))
-    assert reward == 5 * 2.0 + (-1) * 10.0 - 0.5 and not done
-    info, reward, done = ev.step(space(bytes([5, 0, 1])))
-    assert info == {"score": 5, "lives": 0, "over": 1} and done
+    rewards, dones = ev.steps({k: np.array(v) for k, v in frames.items()}, 3)
+    assert (rewards.tolist(), dones.tolist()) == expected
+    ev = Evaluator(load_variables(data), load_scenario(scenario))  # frame by frame: deltas reach back
+    one = [ev.steps({k: np.array(v[i : i + 1]) for k, v in frames.items()}, 1) for i in range(3)]
+    assert ([float(r[0]) for r, _ in one], [bool(d[0]) for _, d in one]) == expected
+    rewards, _ = ev.steps({"score": np.array([9])}, 1)  # unreadable variables add nothing
+    assert rewards.tolist() == [4 * 2.0 - 0.5]
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps({"done": {"condition": "most"}}))
     with pytest.raises(ContentError, match="bad.json.*condition"):
         load_scenario(bad)
+
+
+def test_scenario_actions_give_gym_retros_discrete_index(tmp_path: Path) -> None:
+    scenario = tmp_path / "scenario.json"
+    scenario.write_text(json.dumps({"actions": [[[], ["UP"], ["DOWN"]], [["A"], ["A", "B"]]]}))
+    actions = load_scenario(scenario).actions
+    assert actions == (((), ("UP",), ("DOWN",)), (("A",), ("A", "B")))
+    buttons = ("A", "B", "UP", "DOWN")
+    d = DiscreteActions(actions, buttons, players=2)
+    assert d.n == (3 * 2) ** 2
+
+    def row(*held: str) -> list[int]:
+        return [int(b in held) for b in buttons]
+
+    rows = np.array([row("A") + row("A"), row("UP", "A") + row("A"), row("DOWN", "A", "B") + row("A"),
+                     row("A") + row("DOWN", "A", "B"), row("UP", "DOWN", "A") + row("A"), row() + row("A")], np.uint8)
+    # player 1's groups are the low digits (radix 3, then 2), then player 2's (radix 6)
+    # UP+DOWN matches no combo of group 0: cleared, which is its empty combo; no A at all: group 1 has no empty combo
+    assert d.index(rows).tolist() == [0, 1, 2 + 3, 6 * (2 + 3), 0, -1]
+    with pytest.raises(ContentError, match="'Z'.*buttons are A, B, UP, DOWN"):
+        DiscreteActions([[["Z"]]], buttons, 1, "s.json")
+    scenario.write_text(json.dumps({"actions": [["UP"]]}))
+    with pytest.raises(ContentError, match="scenario.json: 'actions' must be"):
+        load_scenario(scenario)

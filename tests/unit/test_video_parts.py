@@ -7,7 +7,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from retrotool.variables import AddressSpace, Block
+from retrotool.variables import Variable
 from retrotool.errors import RetroToolError
 from retrotool.sinks import font
 from retrotool.sinks.overlay import OFF, ON, ButtonsOverlay, InfoOverlay, short_name
@@ -115,13 +115,14 @@ def test_buttons_overlay_wraps_and_clips_on_a_small_picture() -> None:
     overlay.draw(frames, np.ones((1, 1, 12), np.uint8))  # boxes below the picture are clipped, not an error
 
 
-def test_info_overlay_draws_the_readers_values() -> None:
-    overlay = InfoOverlay(lambda space: {"lives": space.read(0, 1)[0], "score": space.read(1, 1)[0] * 100})
-    overlay.update(AddressSpace([Block(0, np.array([3, 12], np.uint8))]))
-    frames = np.zeros((1, 40, 80, 3), np.uint8)
-    overlay.draw(frames)
-    assert frames[0, 1:8, 1:60].any() and frames[0, 9:16, 1:60].any()  # one line per variable
-    overlay.update(AddressSpace([Block(0, np.array([2, 12], np.uint8))]))
-    again = np.zeros_like(frames)
-    overlay.draw(again)
-    assert not np.array_equal(frames, again)
+def test_info_overlay_draws_each_frames_values() -> None:
+    variables = {"lives": Variable("lives", 0, "|u1"), "score": Variable("score", 1, "|u1"),
+                 "gone": Variable("gone", 9, "|u1")}
+    overlay = InfoOverlay(variables)
+    frames = np.zeros((3, 40, 80, 3), np.uint8)
+    overlay.draw(frames, {"lives": np.array([3, 3, 2]), "score": np.array([12, 12, 12])})
+    assert frames[0, 1:8, 1:60].any() and frames[0, 9:16, 1:60].any() and frames[0, 17:24, 1:60].any()
+    assert np.array_equal(frames[0], frames[1]) and not np.array_equal(frames[1], frames[2])
+    again = np.zeros((1, 40, 80, 3), np.uint8)
+    overlay.draw(again, {"lives": np.array([3]), "score": np.array([12])})  # back to the first values
+    assert np.array_equal(again[0], frames[0])

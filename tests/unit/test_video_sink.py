@@ -16,7 +16,7 @@ import imageio_ffmpeg
 import numpy as np
 import pytest
 
-from retrotool.variables import AddressSpace, Block
+from retrotool.variables import Variable
 from retrotool import systems
 from retrotool.errors import EncoderError, OutputExistsError, RetroToolError
 from retrotool.frames import FrameBatch
@@ -67,9 +67,9 @@ def drive(sink: VideoSink, video: np.ndarray, *, batch: int = 50, interrupt_at: 
             n = end - row
             audio = np.full((n * SAMPLES, 2), row % 1000, np.int16)
             snap = bytes(2048) if (end - 1) in stops else None
-            space = AddressSpace([Block(0, np.zeros(2048, np.uint8))]) if snap else None
+            values = {name: np.arange(row, end) for name in sink.needs(total).variables}
             sink.consume(FrameBatch(row, np.zeros((n, 1, 16), np.uint8), np.zeros((n, 1), np.uint16),
-                                    video=video[row:end], audio=audio, ram=snap, space=space))
+                                    video=video[row:end], audio=audio, ram=snap, values=values))
             row = end
     except BaseException as e:
         sink.close(e)
@@ -192,15 +192,11 @@ def test_interrupt_kills_ffmpeg_and_removes_everything(tmp_path: Path) -> None:
     assert list(tmp_path.iterdir()) == [] and ffmpeg_children() == []
 
 
-def test_info_overlay_needs_a_reader_and_reads_every_row(tmp_path: Path) -> None:
+def test_info_overlay_needs_variables_and_asks_for_them(tmp_path: Path) -> None:
     with pytest.raises(RetroToolError, match="info overlay needs"):
         VideoSink(tmp_path / "o.mp4", "mp4", VideoSettings(show_info=True))
-    seen: list[int] = []
-
-    def reader(space: AddressSpace) -> dict[str, int]:
-        seen.append(len(space.read(0, 2048) or b""))
-        return {"score": len(seen)}
-
-    sink = VideoSink(tmp_path / "o.mp4", "mp4", VideoSettings(show_info=True, start=5, end=25), info=reader)
+    variables = {"score": Variable("score", 0, "|u1")}
+    sink = VideoSink(tmp_path / "o.mp4", "mp4", VideoSettings(show_info=True, start=5, end=25), info=variables)
+    assert sink.needs(40).variables == variables
     drive(sink, _video(40))
-    assert len(seen) == 20 and sink.frames_written == 20
+    assert sink.frames_written == 20
