@@ -443,7 +443,7 @@ def dump_dataset(
     combine: Annotated[Combine, typer.Option(help="A step's action from its K rows: any (held in any row), first or last row.")] = Combine.ANY,
     start: Annotated[int, typer.Option(min=0, help="Row whose picture is the first observation (the reset frame).")] = 0,
     end: Annotated[Optional[int], typer.Option(min=1, help="Use rows before END. Default: all.")] = None,
-    scenario: Annotated[Optional[Path], typer.Option(help="A scenario.json to use instead of the game's (rewards, done).")] = None,
+    scenario: Annotated[Optional[Path], typer.Option(help="A scenario.json to use instead of the game's (rewards, done, allowed actions → discrete action index).")] = None,
     workers: Annotated[int, typer.Option("--workers", "-j", min=1, help="Movies replayed at once, each in its own process.")] = 1,
     executor: Annotated[dump.ExecutorKind, typer.Option(help="Where movies run: local processes or a Ray cluster.")] = dump.ExecutorKind.LOCAL,
     address: Annotated[Optional[str], typer.Option(help="Ray cluster address (default: start or join a local one).")] = None,

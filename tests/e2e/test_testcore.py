@@ -12,6 +12,7 @@ from retrotool import jobs, movie as bk2, systems
 from retrotool.emulator import Emulator
 from retrotool.errors import ContentError, CoreError, DesyncError, OutputExistsError, StateError
 from retrotool.replay import ArraySource, replay
+from retrotool.variables import Variable
 
 PROBE = 0x020  # test core RAM: u16 buttons held this frame, port 0 (then port 1)
 
@@ -32,6 +33,33 @@ def test_every_button_reaches_the_core(testcore: Path, rom: Path) -> None:
             emu.step(np.array([1 << bit, 1 << (15 - bit)], np.uint16))
             probe = emu.ram[PROBE : PROBE + 4].view("<u2")
             assert probe.tolist() == [1 << bit, 1 << (15 - bit)]
+
+
+def test_watched_variables_are_every_frames_ram(testcore: Path, rom: Path, buttons) -> None:
+    system = systems.get("Test")
+    masks = system.masks(buttons(300, 2))
+    variables = {"p0": Variable("p0", PROBE, "<u2"), "p1": Variable("p1", PROBE + 2, ">u2"),
+                 "gone": Variable("gone", 1 << 30, "|u1")}
+    with Emulator(testcore, rom) as emu:
+        expected = []
+        for row in masks:
+            emu.step(row)
+            expected.append(emu.ram[PROBE : PROBE + 4].copy())
+        emu.power_on()
+        watch = emu.watch(system, variables, rows=200)
+        emu.run(masks[:200])
+        first = watch.values(200)
+        emu.run(masks[200:])
+        second = watch.values(100)
+        with pytest.raises(CoreError, match="do not fit"):
+            emu.run(masks[:201])
+        emu.unwatch()
+        emu.run(masks[:201])  # no longer watched: any batch size
+    ram = np.array(expected)
+    assert set(first) == {"p0", "p1"}  # an address outside the address space is left out
+    assert np.concatenate([first["p0"], second["p0"]]).tolist() == ram[:, 0:2].view("<u2")[:, 0].tolist()
+    assert np.concatenate([first["p1"], second["p1"]]).tolist() == ram[:, 2:4].view(">u2")[:, 0].tolist()
+    assert masks[:, 0].tolist() == np.concatenate([first["p0"], second["p0"]]).tolist()
 
 
 def test_batch_video_audio_and_dupes(testcore: Path, rom: Path) -> None:
