@@ -219,13 +219,13 @@ class Emulator:
             blocks = [Block(system.ram.rambase or 0, self.ram, swap16=swap)]
         return AddressSpace(blocks)
 
-    def watch(self, system: System, variables: Mapping[str, Variable], rows: int) -> Watch:
-        """Have the host record `variables` after every frame of runs of up to `rows` frames.
+    def watch(self, system: System, variables: Mapping[str, Variable], rows: int, *, ram: bool = False) -> Watch:
+        """Have the host record `variables` (and all system RAM if `ram`) after every frame.
 
-        Until `unwatch()`. Variables outside the address space are left out
-        (as Gym Retro's lookup_all does).
+        For runs of up to `rows` frames, until `unwatch()`. Variables outside
+        the address space are left out (as Gym Retro's lookup_all does).
         """
-        return Watch(self.host, self.address_space(system), variables, rows)
+        return Watch(self.host, self.address_space(system), variables, rows, self.ram if ram else None)
 
     def unwatch(self) -> None:
         self.host.watch_memory([], None)
@@ -250,12 +250,21 @@ class Emulator:
 
 
 class Watch:
-    """RAM variables after every frame, copied by the host (rh_watch_memory) instead of a C call per frame."""
+    """RAM after every frame, copied by the host (rh_watch_memory) instead of a C call per frame.
 
-    def __init__(self, host: native.Host, space: AddressSpace, variables: Mapping[str, Variable], rows: int) -> None:
-        spans: list[np.ndarray] = []
+    A row of the buffer is the system RAM (when asked for), then the bytes of
+    each readable variable.
+    """
+
+    def __init__(
+        self, host: native.Host, space: AddressSpace, variables: Mapping[str, Variable], rows: int,
+        ram: np.ndarray | None = None,
+    ) -> None:
+        spans: list[np.ndarray] = [] if ram is None else [ram]
+        self.has_ram = ram is not None
+        self._ram_size = 0 if ram is None else ram.size
         self._fields: list[tuple[str, Variable, np.ndarray]] = []  # name, variable, its columns in a row
-        stride = 0
+        stride = self._ram_size
         for name, var in variables.items():
             found = space.locate(var.address, var.size)
             if found is None:
@@ -267,6 +276,10 @@ class Watch:
             stride += hi - lo
         self._rows = np.empty((rows, max(stride, 1)), np.uint8)
         host.watch_memory(spans, self._rows if spans else None)
+
+    def rams(self, n: int) -> np.ndarray:
+        """uint8 [n, ram size]: the system RAM after each frame of the last run (a view, valid until the next)."""
+        return self._rows[:n, : self._ram_size]
 
     def values(self, n: int) -> dict[str, np.ndarray]:
         """int64 [n] per readable variable, for the n frames of the last run."""

@@ -21,7 +21,9 @@ class FrameBatch:
     of one batch always share a size). `audio` is the stream produced while
     these frames ran. `ram`/`screen` are snapshots taken after the *last*
     frame of the batch, present only when a sink asked for that frame.
-    `values` holds the RAM variables sinks asked for, after *every* frame.
+    `values` holds the RAM variables sinks asked for, after *every* frame;
+    `rams` the system RAM after every frame (a view of a reused buffer:
+    valid during `consume`).
     """
 
     start: int
@@ -32,6 +34,7 @@ class FrameBatch:
     ram: bytes | None = None
     screen: np.ndarray | None = None  # uint8 [h, w, 3]
     values: Values | None = None  # RAM variable → int64 [n] (readable variables only)
+    rams: np.ndarray | None = None  # uint8 [n, ram_size]
 
     @property
     def n(self) -> int:

@@ -27,6 +27,7 @@ from retrotool.variables import Variable
 
 HEADLESS_BATCH = 4096  # frames per C call without video: amortises Python's per-call cost
 VIDEO_BATCH_BYTES = 32 << 20  # with video, a batch's frames fit in this many bytes
+RAM_BATCH_BYTES = 32 << 20  # with every frame's RAM, a batch's copies fit in this many bytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +38,7 @@ class Needs:
     audio: bool = False
     snapshots: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
     variables: Mapping[str, Variable] = field(default_factory=dict)  # read after every frame
+    rams: bool = False  # system RAM after every frame
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,11 +135,13 @@ def replay(
     video = any(n.video for n in needs)
     audio = any(n.audio for n in needs)
     variables = {name: v for n in needs for name, v in n.variables.items()}
+    rams = any(n.rams for n in needs)
     stops = _snapshot_rows(needs)
     if batch is None:
         batch = max(1, VIDEO_BATCH_BYTES // emulator.av_info.frame_bytes) if video else HEADLESS_BATCH
+        batch = min(batch, max(1, RAM_BATCH_BYTES // info.ram_size)) if rams else batch
     opened: list[Sink] = []
-    watch = emulator.watch(system, variables, batch) if variables else None
+    watch = emulator.watch(system, variables, batch, ram=rams) if variables or rams else None
     try:
         for s in sinks:
             s.open(info)
@@ -188,6 +192,7 @@ def _loop(
         segments = emulator.run(masks, video=video, audio=audio)
         sound = emulator.audio() if audio else None
         values = watch.values(end - row) if watch is not None else None
+        every_ram = watch.rams(end - row) if watch is not None and watch.has_ram else None
         snap = k < stops.size and stops[k] == end - 1
         for i, (first, frames) in enumerate(segments):
             last_segment = i == len(segments) - 1
@@ -201,6 +206,7 @@ def _loop(
                 ram=emulator.ram.tobytes() if snap and last_segment else None,
                 screen=_screen(emulator, frames) if snap and last_segment else None,
                 values={k: v[first : stop - row] for k, v in values.items()} if values is not None else None,
+                rams=every_ram[first : stop - row] if every_ram is not None else None,
             )
             for s in sinks:
                 s.consume(batch_value)

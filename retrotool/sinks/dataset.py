@@ -180,9 +180,8 @@ class DatasetSink:
     # -- the Sink protocol ---------------------------------------------------
     def needs(self, frames: int) -> Needs:
         self.obs_rows = self.options.check(frames)
-        rows = self.obs_rows if self.options.obs != ObsKind.RGB else np.empty(0, np.int64)
         variables = self.evaluator.variables if self.evaluator is not None else {}
-        return Needs(video=self.options.obs != ObsKind.RAM, snapshots=rows, variables=variables)
+        return Needs(video=self.options.obs != ObsKind.RAM, variables=variables, rams=self.options.obs != ObsKind.RGB)
 
     def open(self, info: ReplayInfo) -> None:
         self._work = outputs.temp_name(self.target)
@@ -243,8 +242,8 @@ class DatasetSink:
         here = first + k * np.arange(j0, j1 + 1, dtype=np.int64) - batch.start  # observed rows, in the batch
         if self.options.obs != ObsKind.RAM and batch.video is not None and here.size:
             self._pictures_column(batch.video).write(self._pictures_of(batch.video[here[0] :: k][: here.size]))
-        if self.options.obs != ObsKind.RGB and batch.ram is not None and here.size:
-            self._columns[self._obs_name("ram")].write(np.frombuffer(batch.ram, np.uint8)[None])  # large: no pending
+        if self.options.obs != ObsKind.RGB and batch.rams is not None and here.size:
+            self._columns[self._obs_name("ram")].write(batch.rams[here])  # large: no pending
         a, b = max(batch.start, first) - batch.start, min(batch.last, last) - batch.start + 1  # the episode's rows
         rewards, dones = np.zeros(b - a), np.zeros(b - a, np.bool_)
         if self.evaluator is not None and batch.values is not None:

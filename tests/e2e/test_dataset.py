@@ -113,6 +113,8 @@ def test_combine_rules_and_picture_options(movies: list[Path], tmp_path: Path) -
     ram = next(iter(datasets.load(_dump(movies[0], tmp_path / "ram", DatasetOptions(obs="both", frame_skip=10)))))
     assert ram.observations["ram"].shape == (24, 2048) and ram.observations["rgb"].shape == (24, 144, 160, 3)
     assert _score(ram.observations["ram"][-1].tobytes()) == ram.infos["score"][-1]
+    every_row = np.array([np.frombuffer(r, np.uint8) for r in _rams(movies[0])])
+    assert np.array_equal(ram.observations["ram"], every_row[0:FRAMES:10][:24])  # the RAM of each observed row
 
 
 def _dump(movie: Path, out: Path, options: DatasetOptions, **kwargs) -> Path:  # type: ignore[no-untyped-def]
