@@ -2,13 +2,24 @@
 
 One episode is an ordinary replay (the one loop) with a `DatasetSink`
 attached, run from the movie's start up to the episode's last row. Many
-movies run in fresh processes, `workers` at a time (cores keep global
-state, and a core that crashes then ends only its movie), or as Ray tasks
-(`executor="ray"`, one task per movie, each in a fresh worker process;
+movies run `workers` at a time, each in a process of its own (cores keep
+global state, and a core that crashes then ends only its movie), or as Ray
+tasks (`executor="ray"`, one task per movie, each in a fresh worker process;
 every node must see the output folder). Only this process writes the
 manifest: after each episode, so it always lists exactly the complete
 episode files, and a re-run skips the movies it lists (matched by SHA-1).
 A movie that fails is reported and skipped; `strict` stops at the first.
+
+Locally, each worker slot has a *zygote*: a process spawned when the dump
+starts, which imports retrotool once and then forks a fresh child per movie.
+A movie then costs a fork instead of an interpreter start and its imports
+(about 0.3 s, more than replaying a short movie), and the zygote never loads
+a core, so each child starts as clean as a spawned process would. Not
+multiprocessing's forkserver: there is one per parent process, alive until
+that exits, keeping the environment and working directory of its first use,
+while users and tests change RETROTOOL_CORE_PATH, RETROTOOL_DATA_PATH and the
+cwd between dumps. Zygotes start and end with each dump, so they see the
+current ones, and none is left behind.
 """
 
 from __future__ import annotations
@@ -16,15 +27,19 @@ from __future__ import annotations
 import hashlib
 import logging
 import multiprocessing
+import os
 import shutil
 import signal
+import sys
 import time
+import traceback
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
-from pathlib import Path
 from enum import StrEnum
-from typing import Any
+from multiprocessing.connection import Connection, wait
+from pathlib import Path
+from typing import Any, NoReturn
 
 from retrotool import datasets, jobs, movie as bk2, to_minari
 from retrotool.errors import ContentError, DatasetExistsError, RetroToolError
@@ -177,7 +192,7 @@ def _admit(manifest: dict[str, Any], record: dict[str, Any]) -> str | None:
 # -- running many movies -----------------------------------------------------------
 
 
-def _child(conn: Any, job: Job) -> None:  # noqa: ANN401 - a multiprocessing Connection
+def _child(conn: Connection, job: Job) -> None:
     last = 0.0
 
     def progress(done: int, total: int) -> None:
@@ -192,53 +207,150 @@ def _child(conn: Any, job: Job) -> None:  # noqa: ANN401 - a multiprocessing Con
         conn.send(("error", str(e)))
 
 
-def run_isolated(job: Job, slot: int = 0, progress: WorkerProgress | None = None) -> Outcome:
-    """One movie in a fresh process; a crash of the core becomes this movie's error."""
-    ctx = multiprocessing.get_context("spawn")  # not forkserver: its server keeps the environment of its start
-    parent, child = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_child, args=(child, job), daemon=True)
-    proc.start()
-    child.close()
-    message: tuple[Any, ...] | None = None
+def _forked(conn: Connection, job: Job, on_sigint: Callable[..., object] | int | None) -> NoReturn:
+    """A movie's process, forked from a zygote: run the job, then leave without running the zygote's exit code."""
+    code = 1
     try:
-        while message is None:
-            got = parent.recv()
-            if got[0] == "progress":
-                if progress is not None:
-                    progress(slot, job.movie.name, got[1], got[2])
-            else:
-                message = got
-    except EOFError:
-        pass
+        signal.signal(signal.SIGINT, on_sigint)  # what a spawned process would have: Ctrl-C stops a movie
+        _child(conn, job)
+        code = 0
+    except KeyboardInterrupt:
+        code = 128 + signal.SIGINT
+    except BaseException:  # noqa: BLE001 - a bug: shown, and this movie fails as one whose process died
+        traceback.print_exc()
     finally:
-        proc.join()
-        parent.close()
-    if message is None:
-        _sweep(job.target.parent, f".{job.target.name}.tmp-*")  # what the dead process was writing
-        code = proc.exitcode or 0
-        how = signal.Signals(-code).name if code < 0 else f"exit code {code}"
-        return Outcome(job.movie, None, f"{job.movie}: the replay process died ({how}); did the core crash?")
-    kind, value = message
-    return Outcome(job.movie, value, None) if kind == "ok" else Outcome(job.movie, None, str(value))
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        finally:
+            os._exit(code)  # whatever happened, never return into the zygote's loop
+
+
+def _zygote(conn: Connection) -> None:
+    """A worker slot's process: forks one child per job it is sent, relays its messages, then its exit code.
+
+    The zygote never loads a core, so every child starts from the same clean
+    state a spawned process would, minus the interpreter start and imports.
+    It ends when the parent closes `conn`; a child still running then is
+    killed, so nothing outlives the dump.
+    """
+    on_sigint = signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the children; then `conn` closes
+    while True:
+        try:
+            job = conn.recv()
+        except EOFError:
+            return
+        reader, writer = multiprocessing.Pipe(duplex=False)
+        pid = os.fork()  # the only other thread here is numpy's OpenBLAS pool, which OpenBLAS stops around a fork
+        if pid == 0:
+            reader.close()
+            conn.close()
+            _forked(writer, job, on_sigint)
+        writer.close()
+        parent_gone = not _relay(reader, conn)
+        reader.close()
+        if parent_gone:
+            os.kill(pid, signal.SIGKILL)
+        _, status = os.waitpid(pid, 0)
+        if parent_gone:
+            return
+        conn.send(("exit", os.waitstatus_to_exitcode(status)))
+
+
+def _relay(reader: Connection, conn: Connection) -> bool:
+    """Pass the child's messages on until it closes its end; False when the parent went away first.
+
+    The child writes to a pipe of its own rather than to `conn`, so one that
+    dies in the middle of a message cannot garble the slot's next movie.
+    """
+    while True:
+        for ready in wait([reader, conn]):
+            if ready is conn:  # the parent sends nothing during a job: this is its end closing
+                return False
+            try:
+                message = reader.recv_bytes()
+            except (EOFError, OSError):  # the child exited (or died in the middle of a message)
+                return True
+            try:
+                conn.send_bytes(message)
+            except OSError:
+                return False
+
+
+class Zygote:
+    """One worker slot: a spawned process that forks a fresh process per movie (see the module docstring)."""
+
+    def __init__(self) -> None:
+        self._start()
+
+    def _start(self) -> None:
+        ctx = multiprocessing.get_context("spawn")  # a clean interpreter: the parent may have threads and cores
+        self._conn, child = ctx.Pipe()
+        self._proc = ctx.Process(target=_zygote, args=(child,), name="retrotool-dump-zygote", daemon=True)
+        self._proc.start()
+        child.close()
+
+    def run(self, job: Job, slot: int = 0, progress: WorkerProgress | None = None) -> Outcome:
+        """One movie in a fresh process; a crash of the core becomes this movie's error."""
+        if not self._proc.is_alive():  # killed from outside since its last movie
+            self._start()
+        message: tuple[Any, ...] | None = None
+        code: int | None = None
+        try:
+            self._conn.send(job)
+            while code is None:
+                got = self._conn.recv()
+                if got[0] == "progress":
+                    if progress is not None:
+                        progress(slot, job.movie.name, got[1], got[2])
+                elif got[0] == "exit":
+                    code = got[1]
+                else:
+                    message = got
+        except (EOFError, OSError):  # the zygote itself died (killed from outside): report its end instead
+            self.close()
+        except BaseException:  # from `progress`: the child's remaining messages must not reach the next movie
+            self.close()
+            raise
+        if message is None:
+            _sweep(job.target.parent, f".{job.target.name}.tmp-*")  # what the dead process was writing
+            code = code if code is not None else (self._proc.exitcode or 0)
+            how = signal.Signals(-code).name if code < 0 else f"exit code {code}"
+            return Outcome(job.movie, None, f"{job.movie}: the replay process died ({how}); did the core crash?")
+        kind, value = message
+        return Outcome(job.movie, value, None) if kind == "ok" else Outcome(job.movie, None, str(value))
+
+    def close(self) -> None:
+        """End the zygote (and a movie it still runs): closing its connection is its signal to exit."""
+        self._conn.close()
+        self._proc.join()
 
 
 def _run_local(jobs_: Sequence[Job], workers: int, progress: WorkerProgress | None) -> Iterator[Outcome]:
-    slots = list(range(workers))
+    if not jobs_:
+        return
+    zygotes: list[Zygote] = []
+    try:
+        zygotes.extend(Zygote() for _ in range(min(workers, len(jobs_))))  # they start side by side
+        free = list(enumerate(zygotes))
 
-    def one(job: Job) -> Outcome:
-        slot = slots.pop()
-        try:
-            return run_isolated(job, slot, progress)
-        finally:
-            slots.append(slot)
+        def one(job: Job) -> Outcome:
+            slot, zygote = free.pop()
+            try:
+                return zygote.run(job, slot, progress)
+            finally:
+                free.append((slot, zygote))
 
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="dump") as pool:
-        futures = [pool.submit(one, j) for j in jobs_]
-        try:
-            for future in as_completed(futures):
-                yield future.result()
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
+        with ThreadPoolExecutor(max_workers=len(zygotes), thread_name_prefix="dump") as pool:
+            futures = [pool.submit(one, j) for j in jobs_]
+            try:
+                for future in as_completed(futures):
+                    yield future.result()
+            finally:
+                pool.shutdown(wait=True, cancel_futures=True)
+    finally:
+        for zygote in zygotes:
+            zygote.close()
 
 
 def _ray_task(job: Job) -> Outcome:

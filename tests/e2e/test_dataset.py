@@ -8,7 +8,9 @@ RAM read by hand. Observation o_i is the picture after row start + i*K.
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -210,10 +212,7 @@ def test_failing_movies_are_reported_and_skipped(
     movie = jobs.bk2.read(movies[0])
     header = tuple((k, "Missing-Test" if k == "GameName" else v) for k, v in movie.header)
     jobs.bk2.write(jobs.bk2.Movie(system="Test", buttons=movie.buttons, header=header), missing)
-    start = jobs.content(game="TestGame-Test").start or b""
-    at = int.from_bytes(start[12:16], "little") + 100  # the frame counter (RAM 0x004) of the start state, + 100
-    crash = _record(tmp_path / "crash.bk2", buttons(FRAMES, 2, seed=9))  # recorded whole, then the switch set
-    jobs.bk2.write(jobs.bk2.read(crash).with_meta(options={"testcore_crash_at": str(at)}), crash, force=True)
+    crash = _crashing(tmp_path / "crash.bk2", buttons(FRAMES, 2, seed=9))
     result = dump.dump_dataset([missing, movies[0], crash], tmp_path / "ds", workers=2)
     errors = {o.movie.name: o.error for o in result.outcomes}
     assert errors["m0.bk2"] is None
@@ -223,6 +222,63 @@ def test_failing_movies_are_reported_and_skipped(
     assert sorted(p.name for p in (tmp_path / "ds").iterdir()) == sorted([manifest["episodes"][0]["file"], "manifest.json"])
     with pytest.raises(RetroToolError, match="--strict"):
         dump.dump_dataset([missing], tmp_path / "ds", strict=True)
+
+
+def _crashing(path: Path, buttons: np.ndarray) -> Path:
+    """A movie whose core segfaults 100 frames in (the test core's `testcore_crash_at` option)."""
+    start = jobs.content(game="TestGame-Test").start or b""
+    at = int.from_bytes(start[12:16], "little") + 100  # the frame counter (RAM 0x004) of the start state, + 100
+    _record(path, buttons)  # recorded whole, then the switch set
+    jobs.bk2.write(jobs.bk2.read(path).with_meta(options={"testcore_crash_at": str(at)}), path, force=True)
+    return path
+
+
+def _zygotes() -> list[multiprocessing.process.BaseProcess]:
+    return [p for p in multiprocessing.active_children() if p.name == "retrotool-dump-zygote"]
+
+
+def test_one_worker_goes_on_after_a_crash_and_leaves_no_process(movies: list[Path], tmp_path: Path, buttons) -> None:
+    crash = _crashing(tmp_path / "crash.bk2", buttons(FRAMES, 2, seed=9))
+    seen: list[tuple[int, str, int, int]] = []
+    result = dump.dump_dataset([crash, *movies], tmp_path / "ds", worker_progress=lambda *a: seen.append(a))
+    errors = {o.movie.name: o.error for o in result.outcomes}
+    assert "died (SIGSEGV)" in (errors["crash.bk2"] or "") and errors["m0.bk2"] is None and errors["m1.bk2"] is None
+    assert {s[0] for s in seen} == {0} and {(0, m.name, FRAMES, FRAMES) for m in movies} <= set(seen)
+    assert not _zygotes()
+
+
+def test_worker_processes_see_the_environment_and_cwd_of_each_dump(
+    movies: list[Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert not dump.dump_dataset(movies, tmp_path / "a", workers=2).failed
+    shadow = tmp_path / "data" / "TestGame-Test"  # found first, and its ROM is not imported
+    shadow.mkdir(parents=True)
+    (shadow / "rom.sha").write_text("0" * 40 + "\n")
+    monkeypatch.setenv("RETROTOOL_DATA_PATH", str(tmp_path / "data"))
+    monkeypatch.chdir(movies[0].parent)
+    result = dump.dump_dataset([Path(m.name) for m in movies], Path("b"), workers=2)
+    assert [o.error and "retrotool import" in o.error for o in result.outcomes] == [True, True]
+    monkeypatch.delenv("RETROTOOL_DATA_PATH")
+    assert not dump.dump_dataset([Path(m.name) for m in movies], Path("b"), workers=2).failed
+    assert not _zygotes()
+
+
+def test_a_killed_worker_process_fails_its_movie_and_is_replaced(
+    movies: list[Path], tmp_path: Path, buttons
+) -> None:
+    long = _record(tmp_path / "long.bk2", buttons(10 * FRAMES, 2, seed=5))  # many batches: killed in its first
+    killed: list[int] = []
+
+    def kill_the_zygote(slot: int, name: str, done: int, total: int) -> None:
+        if not killed:
+            killed.extend(p.pid for p in _zygotes() if p.pid is not None)
+            for pid in killed:
+                os.kill(pid, signal.SIGKILL)
+
+    result = dump.dump_dataset([long, movies[0]], tmp_path / "ds", worker_progress=kill_the_zygote)
+    errors = {o.movie.name: o.error for o in result.outcomes}
+    assert len(killed) == 1 and "died (SIGKILL)" in (errors["long.bk2"] or "") and errors["m0.bk2"] is None
+    assert not _zygotes()
 
 
 def test_disk_full_mid_episode_leaves_no_partial_file(
