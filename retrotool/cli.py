@@ -207,14 +207,13 @@ def _playback_many(paths: list[Path], core: str | None, rom: Path | None) -> Non
     for name in ("movie", "frames", "fps", "final RAM sha256 / error"):
         table.add_column(name, overflow="fold")
     failed = 0
-    for path in paths:
-        try:
-            r = jobs.playback_isolated(path, core=core, rom=rom)
-            table.add_row(str(path), str(r.frames), f"{r.fps:,.0f}", r.ram_sha256)
-        except RetroToolError as e:
+    for path, r in jobs.playback_each(paths, core=core, rom=rom):
+        if isinstance(r, RetroToolError):
             failed += 1
             table.add_row(str(path), "-", "-", "[red]failed[/red]")
-            err.print(f"[red]error:[/red] {e}", highlight=False, soft_wrap=True)
+            err.print(f"[red]error:[/red] {r}", highlight=False, soft_wrap=True)
+        else:
+            table.add_row(str(path), str(r.frames), f"{r.fps:,.0f}", r.ram_sha256)
     out.print(table)
     if failed:
         raise RetroToolError(f"{failed} of {len(paths)} movies failed")

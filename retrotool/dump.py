@@ -10,45 +10,29 @@ manifest: after each episode, so it always lists exactly the complete
 episode files, and a re-run skips the movies it lists (matched by SHA-1).
 A movie that fails is reported and skipped; `strict` stops at the first.
 
-Locally, each worker slot has a *zygote*: a process spawned when the dump
-starts, which imports retrotool once and then forks a fresh child per movie.
-A movie then costs a fork instead of an interpreter start and its imports
-(about 0.3 s, more than replaying a short movie), and the zygote never loads
-a core, so each child starts as clean as a spawned process would. Not
-multiprocessing's forkserver: there is one per parent process, alive until
-that exits, keeping the environment and working directory of its first use,
-while users and tests change RETROTOOL_CORE_PATH, RETROTOOL_DATA_PATH and the
-cwd between dumps. Zygotes start and end with each dump, so they see the
-current ones, and none is left behind.
+Locally, movies run in processes forked from one zygote per worker
+(`retrotool.isolation`): a fork per movie instead of an interpreter start.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-import multiprocessing
-import os
 import shutil
-import signal
-import sys
 import time
-import traceback
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from enum import StrEnum
-from multiprocessing.connection import Connection, wait
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
-from retrotool import datasets, jobs, movie as bk2, to_minari
+from retrotool import datasets, isolation, jobs, movie as bk2, outputs, to_minari
 from retrotool.errors import ContentError, DatasetExistsError, RetroToolError
 from retrotool.replay import ArraySource, replay
 from retrotool.sinks.dataset import DatasetOptions, DatasetSink, check_choice
 from retrotool.variables import Evaluator, load_scenario, load_variables
 
 log = logging.getLogger(__name__)
-
 
 
 class OutputFormat(StrEnum):
@@ -192,165 +176,36 @@ def _admit(manifest: dict[str, Any], record: dict[str, Any]) -> str | None:
 # -- running many movies -----------------------------------------------------------
 
 
-def _child(conn: Connection, job: Job) -> None:
+def _episode(job: Job, report: isolation.Report) -> dict[str, Any]:
+    """One movie's process: its episode, with progress reported every PROGRESS_EVERY seconds."""
     last = 0.0
 
     def progress(done: int, total: int) -> None:
         nonlocal last
         if time.monotonic() - last >= PROGRESS_EVERY or done == total:
             last = time.monotonic()
-            conn.send(("progress", done, total))
+            report((done, total))
 
-    try:
-        conn.send(("ok", dump_episode(job, progress)))
-    except RetroToolError as e:
-        conn.send(("error", str(e)))
+    return dump_episode(job, progress)
 
 
-def _forked(conn: Connection, job: Job, on_sigint: Callable[..., object] | int | None) -> NoReturn:
-    """A movie's process, forked from a zygote: run the job, then leave without running the zygote's exit code."""
-    code = 1
-    try:
-        signal.signal(signal.SIGINT, on_sigint)  # what a spawned process would have: Ctrl-C stops a movie
-        _child(conn, job)
-        code = 0
-    except KeyboardInterrupt:
-        code = 128 + signal.SIGINT
-    except BaseException:  # noqa: BLE001 - a bug: shown, and this movie fails as one whose process died
-        traceback.print_exc()
-    finally:
-        try:
-            sys.stdout.flush()
-            sys.stderr.flush()
-        finally:
-            os._exit(code)  # whatever happened, never return into the zygote's loop
-
-
-def _zygote(conn: Connection) -> None:
-    """A worker slot's process: forks one child per job it is sent, relays its messages, then its exit code.
-
-    The zygote never loads a core, so every child starts from the same clean
-    state a spawned process would, minus the interpreter start and imports.
-    It ends when the parent closes `conn`; a child still running then is
-    killed, so nothing outlives the dump.
-    """
-    on_sigint = signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the children; then `conn` closes
-    while True:
-        try:
-            job = conn.recv()
-        except EOFError:
-            return
-        reader, writer = multiprocessing.Pipe(duplex=False)
-        pid = os.fork()  # the only other thread here is numpy's OpenBLAS pool, which OpenBLAS stops around a fork
-        if pid == 0:
-            reader.close()
-            conn.close()
-            _forked(writer, job, on_sigint)
-        writer.close()
-        parent_gone = not _relay(reader, conn)
-        reader.close()
-        if parent_gone:
-            os.kill(pid, signal.SIGKILL)
-        _, status = os.waitpid(pid, 0)
-        if parent_gone:
-            return
-        conn.send(("exit", os.waitstatus_to_exitcode(status)))
-
-
-def _relay(reader: Connection, conn: Connection) -> bool:
-    """Pass the child's messages on until it closes its end; False when the parent went away first.
-
-    The child writes to a pipe of its own rather than to `conn`, so one that
-    dies in the middle of a message cannot garble the slot's next movie.
-    """
-    while True:
-        for ready in wait([reader, conn]):
-            if ready is conn:  # the parent sends nothing during a job: this is its end closing
-                return False
-            try:
-                message = reader.recv_bytes()
-            except (EOFError, OSError):  # the child exited (or died in the middle of a message)
-                return True
-            try:
-                conn.send_bytes(message)
-            except OSError:
-                return False
-
-
-class Zygote:
-    """One worker slot: a spawned process that forks a fresh process per movie (see the module docstring)."""
-
-    def __init__(self) -> None:
-        self._start()
-
-    def _start(self) -> None:
-        ctx = multiprocessing.get_context("spawn")  # a clean interpreter: the parent may have threads and cores
-        self._conn, child = ctx.Pipe()
-        self._proc = ctx.Process(target=_zygote, args=(child,), name="retrotool-dump-zygote", daemon=True)
-        self._proc.start()
-        child.close()
-
-    def run(self, job: Job, slot: int = 0, progress: WorkerProgress | None = None) -> Outcome:
-        """One movie in a fresh process; a crash of the core becomes this movie's error."""
-        if not self._proc.is_alive():  # killed from outside since its last movie
-            self._start()
-        message: tuple[Any, ...] | None = None
-        code: int | None = None
-        try:
-            self._conn.send(job)
-            while code is None:
-                got = self._conn.recv()
-                if got[0] == "progress":
-                    if progress is not None:
-                        progress(slot, job.movie.name, got[1], got[2])
-                elif got[0] == "exit":
-                    code = got[1]
-                else:
-                    message = got
-        except (EOFError, OSError):  # the zygote itself died (killed from outside): report its end instead
-            self.close()
-        except BaseException:  # from `progress`: the child's remaining messages must not reach the next movie
-            self.close()
-            raise
-        if message is None:
-            _sweep(job.target.parent, f".{job.target.name}.tmp-*")  # what the dead process was writing
-            code = code if code is not None else (self._proc.exitcode or 0)
-            how = signal.Signals(-code).name if code < 0 else f"exit code {code}"
-            return Outcome(job.movie, None, f"{job.movie}: the replay process died ({how}); did the core crash?")
-        kind, value = message
-        return Outcome(job.movie, value, None) if kind == "ok" else Outcome(job.movie, None, str(value))
-
-    def close(self) -> None:
-        """End the zygote (and a movie it still runs): closing its connection is its signal to exit."""
-        self._conn.close()
-        self._proc.join()
+def _outcome(ended: isolation.Ended[Job]) -> Outcome:
+    job = ended.arg
+    if ended.died is not None:
+        outputs.sweep(job.target)  # what the dead process was writing
+        return Outcome(job.movie, None, f"{job.movie}: the replay process died ({ended.died}); did the core crash?")
+    if ended.error is not None:
+        return Outcome(job.movie, None, str(ended.error))
+    return Outcome(job.movie, ended.value, None)
 
 
 def _run_local(jobs_: Sequence[Job], workers: int, progress: WorkerProgress | None) -> Iterator[Outcome]:
-    if not jobs_:
-        return
-    zygotes: list[Zygote] = []
-    try:
-        zygotes.extend(Zygote() for _ in range(min(workers, len(jobs_))))  # they start side by side
-        free = list(enumerate(zygotes))
+    def report(slot: int, job: Job, message: tuple[int, int]) -> None:
+        if progress is not None:
+            progress(slot, job.movie.name, *message)
 
-        def one(job: Job) -> Outcome:
-            slot, zygote = free.pop()
-            try:
-                return zygote.run(job, slot, progress)
-            finally:
-                free.append((slot, zygote))
-
-        with ThreadPoolExecutor(max_workers=len(zygotes), thread_name_prefix="dump") as pool:
-            futures = [pool.submit(one, j) for j in jobs_]
-            try:
-                for future in as_completed(futures):
-                    yield future.result()
-            finally:
-                pool.shutdown(wait=True, cancel_futures=True)
-    finally:
-        for zygote in zygotes:
-            zygote.close()
+    for ended in isolation.run_each(_episode, jobs_, workers, report):
+        yield _outcome(ended)
 
 
 def _ray_task(job: Job) -> Outcome:

@@ -9,18 +9,17 @@ from __future__ import annotations
 import ctypes
 import glob
 import hashlib
-import multiprocessing
-import signal
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from multiprocessing.shared_memory import SharedMemory
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from retrotool import cores, games, movie as bk2, outputs, systems
+from retrotool import cores, games, isolation, movie as bk2, outputs, systems
 from retrotool.emulator import Emulator
 from retrotool.errors import ContentError, CoreError, MovieFormatError, RetroToolError, StateError
 from retrotool.movie import Movie
@@ -294,20 +293,19 @@ def expand_movies(items: list[str]) -> list[Path]:
     return out
 
 
-def _isolated_child(conn, counter_name: str, path: Path, kwargs: dict) -> None:  # type: ignore[no-untyped-def]
+def _isolated_playback(arg: tuple[str, Path, dict[str, Any]], report: isolation.Report) -> RunResult:
+    counter_name, path, kwargs = arg
     shm = SharedMemory(counter_name)
     counter = ctypes.c_uint64.from_buffer(shm.buf)
     try:
-        conn.send(("ok", playback(path, frame_counter=counter, **kwargs)))
-    except RetroToolError as e:
-        conn.send(("error", f"{type(e).__name__}:{e}"))
+        return playback(path, frame_counter=counter, **kwargs)
     finally:
         del counter
         shm.close()
 
 
-def playback_isolated(path: Path, **kwargs: object) -> RunResult:
-    """`playback` in a fresh child process: a core that crashes kills only the child.
+def playback_isolated(path: Path, *, zygote: isolation.Zygote | None = None, **kwargs: Any) -> RunResult:
+    """`playback` in a fresh child process (forked from `zygote`): a core that crashes kills only the child.
 
     The child's C host counts finished frames into shared memory, so a crash
     is reported with the frame it happened in.
@@ -315,27 +313,28 @@ def playback_isolated(path: Path, **kwargs: object) -> RunResult:
     shm = SharedMemory(create=True, size=8)
     try:
         shm.buf[:8] = bytes(8)
-        ctx = multiprocessing.get_context("spawn")
-        parent, child = ctx.Pipe(duplex=False)
-        proc = ctx.Process(target=_isolated_child, args=(child, shm.name, path, kwargs), daemon=True)
-        proc.start()
-        child.close()
-        try:
-            message = parent.recv()
-        except EOFError:
-            message = None
-        proc.join()
+        job = (shm.name, path, kwargs)
+        if zygote is None:
+            with isolation.Zygote() as own:
+                ended = own.run(_isolated_playback, job)
+        else:
+            ended = zygote.run(_isolated_playback, job)
         frames = int.from_bytes(bytes(shm.buf[:8]), "little")
     finally:
         shm.close()
         shm.unlink()
-    if message is None:
-        code = proc.exitcode or 0
-        how = signal.Signals(-code).name if code < 0 else f"exit code {code}"
-        raise CoreError(f"{path}: the core crashed ({how}) in frame {frames} (0-based row of the input log)")
-    kind, value = message
-    if kind == "ok":
-        return value  # type: ignore[no-any-return]
-    name, _, text = str(value).partition(":")
-    error = next((c for c in RetroToolError.__subclasses__() if c.__name__ == name), RetroToolError)
-    raise error(text)
+    if ended.died is not None:
+        raise CoreError(f"{path}: the core crashed ({ended.died}) in frame {frames} (0-based row of the input log)")
+    if ended.error is not None:
+        raise ended.error
+    return ended.value  # type: ignore[no-any-return]
+
+
+def playback_each(paths: list[Path], **kwargs: Any) -> Iterator[tuple[Path, RunResult | RetroToolError]]:
+    """`playback_isolated` of every movie in turn (one zygote for all); a failure is yielded, not raised."""
+    with isolation.Zygote() as zygote:
+        for path in paths:
+            try:
+                yield path, playback_isolated(path, zygote=zygote, **kwargs)
+            except RetroToolError as e:
+                yield path, e

@@ -9,8 +9,10 @@ meanwhile, so an existing file is never replaced even in a race.
 
 from __future__ import annotations
 
+import glob
 import os
 import secrets
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
@@ -57,6 +59,12 @@ def commit(tmp: Path, target: Path, force: bool = True) -> None:
 
 def discard(tmp: Path) -> None:
     tmp.unlink(missing_ok=True)
+
+
+def sweep(target: Path) -> None:
+    """Remove what a process that died (a crashed core, kill -9) left under target's temporary names."""
+    for path in target.parent.glob(f".{glob.escape(target.name)}.tmp-*"):
+        shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
 
 
 def write_atomic(path: str | os.PathLike[str], fill: Callable[[BinaryIO], None], *, force: bool) -> None:

@@ -2,24 +2,21 @@
 
 A render is an ordinary replay (jobs' loop) with video sinks attached: the
 emulator runs every row from the movie's start and the sinks keep the
-requested range. Many movies render in a pool of fresh processes, one movie
-per process (cores keep global state); a failing movie is reported in its
-outcome and the others go on.
+requested range. Many movies render each in a fresh process (cores keep
+global state; `retrotool.isolation`), `workers` at once; a failing movie is
+reported in its outcome and the others go on.
 """
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from retrotool import jobs
+from retrotool import isolation, jobs, outputs
 from retrotool import movie as bk2
 from retrotool.errors import RetroToolError
 from retrotool.replay import Sink
@@ -134,10 +131,9 @@ def render_many(
 ) -> list[RenderOutcome]:
     """Render each movie into `folders` (see per_movie), each in a fresh process, `workers` at once.
 
-    Every movie gets a single-use process pool of its own, so a core that
-    crashes its process fails only that movie. Returns one outcome per
-    movie, in the given order; `progress(done, total)` counts finished
-    movies. `info` must be picklable (it travels to the workers).
+    A core that crashes its process fails only that movie. Returns one
+    outcome per movie, in the given order; `progress(done, total)` counts
+    finished movies. `info` must be picklable (it travels to the workers).
     """
     if folders.view:
         raise RetroToolError("--view shows one movie at a time; give a single movie")
@@ -150,32 +146,23 @@ def render_many(
     _make_folders(folders)
     kwargs = {"info": info, "core": core, "rom": rom, "force": force}
     outcomes: dict[Path, RenderOutcome] = {}
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="render") as pool:
-        futures = {pool.submit(_in_child, m, per_movie(m, folders), settings, kwargs): m for m in movies}
-        try:
-            for done, future in enumerate(as_completed(futures), 1):
-                outcomes[futures[future]] = future.result()
-                if progress is not None:
-                    progress(done, len(movies))
-        except BaseException:
-            pool.shutdown(wait=True, cancel_futures=True)
-            raise
+    args = [(m, per_movie(m, folders), settings, kwargs) for m in movies]
+    for done, ended in enumerate(isolation.run_each(_render_one, args, workers), 1):
+        movie = ended.arg[0]
+        if ended.died is not None:
+            for _, target in ended.arg[1].files():  # what the dead process was writing
+                outputs.sweep(target)
+            outcomes[movie] = RenderOutcome(movie, None, f"{movie}: the render process died ({ended.died}); did the core crash?")
+        else:
+            outcomes[movie] = RenderOutcome(movie, ended.value, str(ended.error) if ended.error is not None else None)
+        if progress is not None:
+            progress(done, len(movies))
     return [outcomes[m] for m in movies]
 
 
-def _in_child(movie: Path, targets: Targets, settings: VideoSettings, kwargs: dict[str, Any]) -> RenderOutcome:
-    """Render one movie in a fresh process; any failure becomes the outcome's error."""
-    method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
-    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context(method)) as child:
-        future = child.submit(render, movie, targets, settings, **kwargs)
-        try:
-            return RenderOutcome(movie, future.result(), None)
-        except BrokenProcessPool:
-            return RenderOutcome(movie, None, f"{movie}: the render process died (the core crashed?)")
-        except RetroToolError as e:
-            return RenderOutcome(movie, None, str(e))
-        except Exception as e:  # noqa: BLE001 - a bug, but it must not stop the other movies
-            return RenderOutcome(movie, None, f"{type(e).__name__}: {e}")
+def _render_one(arg: tuple[Path, Targets, VideoSettings, dict[str, Any]], report: isolation.Report) -> RenderResult:
+    movie, targets, settings, kwargs = arg
+    return render(movie, targets, settings, **kwargs)
 
 
 def _into_folders(movie: Path, targets: Targets) -> Targets:

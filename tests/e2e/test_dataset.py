@@ -234,7 +234,7 @@ def _crashing(path: Path, buttons: np.ndarray) -> Path:
 
 
 def _zygotes() -> list[multiprocessing.process.BaseProcess]:
-    return [p for p in multiprocessing.active_children() if p.name == "retrotool-dump-zygote"]
+    return [p for p in multiprocessing.active_children() if p.name == "retrotool-zygote"]
 
 
 def test_one_worker_goes_on_after_a_crash_and_leaves_no_process(movies: list[Path], tmp_path: Path, buttons) -> None:

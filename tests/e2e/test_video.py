@@ -177,9 +177,12 @@ def test_cli_many_movies_report_the_failure_and_go_on(movie: Path, tmp_path: Pat
         (batch / f"{name}.bk2").write_bytes(movie.read_bytes())
     (batch / "testgame.tst").write_bytes((tmp_path / "testgame.tst").read_bytes())
     (batch / "broken.bk2").write_bytes(b"not a movie")
+    crash = bk2.read(movie).with_meta(options={"testcore_crash_at": "30"})  # the test core's SIGSEGV switch
+    bk2.write(crash, batch / "crash.bk2")
     proc = cli("playback", "batch", "--mp4", "videos", "--end", "60", "--jobs", "2", cwd=tmp_path)
     assert proc.returncode == 1
-    assert "1 of 3 movies failed" in proc.stderr and "broken.bk2" in proc.stdout
+    assert "2 of 4 movies failed" in proc.stderr and "broken.bk2" in proc.stdout
+    assert "renderprocessdied(SIGSEGV)" in re.sub(r"[\s│]", "", proc.stdout)  # the table folds long cells
     assert sorted(p.name for p in (tmp_path / "videos").iterdir()) == ["a.mp4", "b.mp4"]
     assert len(decode_video(tmp_path / "videos" / "a.mp4", 160, 144)) == 60
 
