@@ -53,7 +53,7 @@ from retrotool.sinks.npzip import Column, Part, assemble
 from retrotool.sinks.video import fit
 from retrotool.variables import Evaluator
 
-FLUSH_ROWS = 4096  # small per-step values are written this many at a time
+FLUSH_ROWS = 4096  # small per-step values are written about this many (of all columns) at a time
 MISSING = -1  # an info variable the address space cannot read
 
 
@@ -171,6 +171,7 @@ class DatasetSink:
         self._work: Path | None = None
         self._columns: dict[str, Column] = {}
         self._pending: dict[str, list[np.ndarray]] = {}
+        self._pending_rows = 0  # in all pending lists
         self._pictures: Pictures | None = None
         self._discrete: DiscreteActions | None = None
         # rows of the step in progress: buttons, rewards, done flags
@@ -287,9 +288,9 @@ class DatasetSink:
     def _obs_name(self, kind: str) -> str:
         return f"observations.{kind}" if self.options.obs == ObsKind.BOTH else "observations"
 
-    def _add(self, name: str, dtype: type | np.dtype, rows: int, shape: tuple[int, ...]) -> Column:
+    def _add(self, name: str, dtype: type | np.dtype, rows: int, shape: tuple[int, ...], background: bool = False) -> Column:
         assert self._work is not None, "open() comes first"
-        column = Column(self._work / f"{name}.part", name, np.dtype(dtype), rows, shape)
+        column = Column(self._work / f"{name}.part", name, np.dtype(dtype), rows, shape, background=background)
         self._columns[name] = column
         self._pending[name] = []
         return column
@@ -299,7 +300,7 @@ class DatasetSink:
         name = self._obs_name("rgb")
         if name not in self._columns:
             self._pictures = Pictures(self.options, (int(video.shape[1]), int(video.shape[2])))
-            self._add(name, np.uint8, int(self.obs_rows.size), self._pictures.shape)
+            self._add(name, np.uint8, int(self.obs_rows.size), self._pictures.shape, background=True)  # the bulk
         return self._columns[name]
 
     def _pictures_of(self, frames: np.ndarray) -> np.ndarray:
@@ -307,9 +308,9 @@ class DatasetSink:
         return self._pictures(frames)
 
     def _push(self, name: str, rows: np.ndarray) -> None:
-        pending = self._pending[name]
-        pending.append(rows)
-        if sum(len(r) for r in pending) >= FLUSH_ROWS:
+        self._pending[name].append(rows)
+        self._pending_rows += len(rows)
+        if self._pending_rows >= FLUSH_ROWS:
             self._flush()
 
     def _flush(self) -> None:
@@ -318,6 +319,7 @@ class DatasetSink:
                 column = self._columns[name]
                 column.write(np.concatenate(rows).astype(column.dtype).reshape(-1, *column.row_shape))
                 rows.clear()
+        self._pending_rows = 0
 
     def _finish(self) -> None:
         self._flush()

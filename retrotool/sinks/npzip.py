@@ -8,6 +8,10 @@ of its own, so any number of columns fill at once. `assemble` then writes
 the `.npz` (a plain zip, ZIP64 so entries may pass 4 GiB) by copying the
 already-compressed parts, and `numpy.load` reads it as usual.
 
+A column made with `background=True` deflates in a thread of its own
+(ISA-L and zlib release the GIL), so the emulator and the compressor use
+two cores; at most `BACKLOG` copies of written rows wait for it.
+
 Deflate comes from ISA-L (the `isal` package, ~6 GB/s on game frames at a
 better ratio than zlib level 1) and falls back to the standard zlib when
 that package is missing: same bytes format, only slower.
@@ -16,8 +20,10 @@ that package is missing: same bytes format, only slower.
 from __future__ import annotations
 
 import io
+import queue
 import shutil
 import struct
+import threading
 import zipfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -34,6 +40,7 @@ except ImportError:  # no ISA-L wheel for this platform: zlib writes the same fo
     import zlib as _deflate  # type: ignore[no-redef]
 
 _LEVEL = 1  # the fastest level of either; game frames still shrink ~50-85x
+BACKLOG = 2  # writes a background column may hold before `write` waits
 
 _DOS_DATE = (0 << 9) | (1 << 5) | 1  # 1980-01-01: fixed, so equal episodes give equal files
 _MAX32 = 0xFFFFFFFF
@@ -54,7 +61,10 @@ class Part:
 class Column:
     """One array of `rows` rows of shape `row_shape`, deflated into `path` as it comes."""
 
-    def __init__(self, path: Path, name: str, dtype: np.dtype, rows: int, row_shape: tuple[int, ...]) -> None:
+    def __init__(
+        self, path: Path, name: str, dtype: np.dtype, rows: int, row_shape: tuple[int, ...], *,
+        background: bool = False,
+    ) -> None:
         self.name, self.path, self.dtype = name, path, np.dtype(dtype)
         self.rows, self.row_shape = rows, tuple(row_shape)
         self.written = 0
@@ -63,21 +73,61 @@ class Column:
         self._compressed = 0
         self._deflate = _deflate.compressobj(_LEVEL, _deflate.DEFLATED, -15)
         self._file: IO[bytes] | None = open(path, "xb")  # noqa: SIM115 - closed by finish/abandon
+        self._queue: queue.Queue[memoryview | bytes | None] | None = None
+        self._failure: BaseException | None = None  # what the background writer met
+        if background:
+            self._queue = queue.Queue(maxsize=BACKLOG)
+            self._thread = threading.Thread(target=self._drain, name=f"npzip-{name}", daemon=True)
+            self._thread.start()
         header = io.BytesIO()
         spec = {"descr": np.lib.format.dtype_to_descr(self.dtype), "fortran_order": False,
                 "shape": (rows, *self.row_shape)}
         np.lib.format.write_array_header_1_0(header, spec)
-        self._feed(header.getvalue())
+        self._send(header.getvalue())
 
     def write(self, rows: np.ndarray) -> None:
-        """Append rows (shape [k, *row_shape]); more rows than declared is a bug upstream."""
+        """Append rows (shape [k, *row_shape]); more rows than declared is a bug upstream.
+
+        The rows may be reused by the caller as soon as this returns.
+        """
         if rows.shape[1:] != self.row_shape or self.written + rows.shape[0] > self.rows:
             raise RetroToolError(
                 f"column {self.name}: got rows {rows.shape} after {self.written} of "
                 f"{self.rows} x {self.row_shape}; this is a retrotool bug, please report it"
             )
-        self._feed(np.ascontiguousarray(rows, dtype=self.dtype).data)
+        background = self._queue is not None
+        data = np.array(rows, self.dtype, order="C", copy=True) if background else np.ascontiguousarray(rows, self.dtype)
+        self._send(data.data)
         self.written += int(rows.shape[0])
+
+    def _send(self, data: bytes | memoryview) -> None:
+        if self._queue is None:
+            self._feed(data)
+            return
+        self._raise_failure()
+        self._queue.put(data)
+
+    def _drain(self) -> None:
+        """The background writer: feeds what `write` queued until told to stop (None)."""
+        assert self._queue is not None
+        while (data := self._queue.get()) is not None:
+            if self._failure is None:  # after a failure: keep taking, so `write` never blocks
+                try:
+                    self._feed(data)
+                except BaseException as e:  # noqa: BLE001 - raised again in the writing thread
+                    self._failure = e
+
+    def _stop(self) -> None:
+        """Wait for the background writer to finish what was queued."""
+        if self._queue is not None:
+            self._queue.put(None)
+            self._thread.join()
+            self._queue = None
+
+    def _raise_failure(self) -> None:
+        if self._failure is not None:
+            failure, self._failure = self._failure, None
+            raise failure
 
     def _feed(self, data: bytes | memoryview) -> None:
         assert self._file is not None, "write after finish"
@@ -92,6 +142,8 @@ class Column:
 
     def finish(self) -> Part:
         """Close the stream; every declared row must have come."""
+        self._stop()
+        self._raise_failure()
         if self.written != self.rows:
             raise RetroToolError(f"column {self.name}: {self.written} of {self.rows} rows written; a retrotool bug")
         self._put(self._deflate.flush())
@@ -101,6 +153,8 @@ class Column:
         return Part(f"{self.name}.npy", self.path, self._crc & _MAX32, self._compressed, self._size)
 
     def abandon(self) -> None:
+        self._stop()
+        self._failure = None
         if self._file is not None:
             self._file.close()
             self._file = None
