@@ -32,7 +32,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-
 from bench_replay import airstriker, build_c_loop
 
 from retrotool import movie as bk2, systems

@@ -35,8 +35,7 @@ from pathlib import Path
 import imageio_ffmpeg
 from bench_replay import airstriker
 
-from retrotool import jobs, systems
-from retrotool import movie as bk2
+from retrotool import jobs, movie as bk2, systems
 from retrotool.emulator import Emulator
 from retrotool.frames import FrameBatch
 from retrotool.record.sources import random_buttons

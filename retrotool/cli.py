@@ -17,13 +17,27 @@ import typer
 from rich.console import Console
 from rich.logging import RichHandler
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
-from retrotool import __version__, catalog, dump, jobs, recording, render, systems, to_minari
+from retrotool import (
+    __version__,
+    catalog,
+    dump,
+    jobs,
+    recording,
+    render,
+    systems,
+    to_minari,
+)
 from retrotool.errors import RetroToolError
-from retrotool.record import keys as record_keys
-from retrotool.record import sources
+from retrotool.record import keys as record_keys, sources
 from retrotool.sinks.dataset import Combine, DatasetOptions, ObsKind
 from retrotool.sinks.video import VideoSettings
 
@@ -528,8 +542,9 @@ def main() -> None:
         import click
 
         # Typer >= 0.24 raises its own vendored copy of click's exceptions: recognise either by shape
-        if isinstance(e, click.ClickException) or (callable(getattr(e, "show", None)) and hasattr(e, "exit_code")):
-            e.show()
+        show = getattr(e, "show", None)
+        if callable(show) and hasattr(e, "exit_code"):  # click.ClickException or Typer's copy of it
+            show()
             sys.exit(e.exit_code)
         if isinstance(e, click.exceptions.Exit):
             sys.exit(e.exit_code)

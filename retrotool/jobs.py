@@ -21,11 +21,23 @@ import numpy as np
 
 from retrotool import cores, games, isolation, movie as bk2, outputs, systems
 from retrotool.emulator import Emulator
-from retrotool.errors import ContentError, CoreError, MovieFormatError, RetroToolError, StateError
+from retrotool.errors import (
+    ContentError,
+    CoreError,
+    MovieFormatError,
+    RetroToolError,
+    StateError,
+)
 from retrotool.movie import Movie
 from retrotool.record.builder import DEFAULT_CHECKPOINT_EVERY, RAM_ENTRY, MovieBuilder
 from retrotool.replay import ArraySource, InputSource, Sink, load_start, replay
-from retrotool.sinks.verify import TraceSink, VerifySink, ram_hash, screen_hash, unpack_rams
+from retrotool.sinks.verify import (
+    TraceSink,
+    VerifySink,
+    ram_hash,
+    screen_hash,
+    unpack_rams,
+)
 from retrotool.systems import System
 
 log = logging.getLogger(__name__)
@@ -296,6 +308,7 @@ def expand_movies(items: list[str]) -> list[Path]:
 def _isolated_playback(arg: tuple[str, Path, dict[str, Any]], report: isolation.Report) -> RunResult:
     counter_name, path, kwargs = arg
     shm = SharedMemory(counter_name)
+    assert shm.buf is not None, "an open SharedMemory has a buffer"
     counter = ctypes.c_uint64.from_buffer(shm.buf)
     try:
         return playback(path, frame_counter=counter, **kwargs)
@@ -311,6 +324,7 @@ def playback_isolated(path: Path, *, zygote: isolation.Zygote | None = None, **k
     is reported with the frame it happened in.
     """
     shm = SharedMemory(create=True, size=8)
+    assert shm.buf is not None, "an open SharedMemory has a buffer"
     try:
         shm.buf[:8] = bytes(8)
         job = (shm.name, path, kwargs)

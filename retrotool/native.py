@@ -304,7 +304,7 @@ class Host:
         [rows, sum of span sizes]) with the spans concatenated: per-frame RAM
         without a C call per frame. No spans (or out None) stops.
         """
-        table = (_RhSpan * max(len(spans), 1))(*[(s.ctypes.data, s.size) for s in spans])
+        table = (_RhSpan * max(len(spans), 1))(*[_RhSpan(s.ctypes.data, s.size) for s in spans])
         self._watched = out  # C keeps the address: keep the buffer alive
         buf, cap = (out.ctypes.data_as(_c_uint8_p), out.nbytes) if out is not None and spans else (None, 0)
         self._check(self._lib.rh_watch_memory(self.handle, table, len(spans) if buf else 0, buf, cap),

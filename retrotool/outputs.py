@@ -67,7 +67,7 @@ def sweep(target: Path) -> None:
         shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
 
 
-def write_atomic(path: str | os.PathLike[str], fill: Callable[[BinaryIO], None], *, force: bool) -> None:
+def write_atomic(path: str | os.PathLike[str], fill: Callable[[BinaryIO], object], *, force: bool) -> None:
     """Let `fill` write a temporary file beside `path`, then move it into place.
 
     Disk errors (full disk, no permission) become one-line RetroToolErrors.

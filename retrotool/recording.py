@@ -22,8 +22,7 @@ from typing import Any
 from retrotool import cores, games, jobs, movie as bk2, outputs, systems
 from retrotool.emulator import Emulator
 from retrotool.errors import ContentError, DesyncError, RetroToolError
-from retrotool.record import journal as journals
-from retrotool.record import keys, live
+from retrotool.record import journal as journals, keys, live
 from retrotool.record.builder import DEFAULT_CHECKPOINT_EVERY, MovieBuilder
 from retrotool.record.take import Take
 from retrotool.replay import ArraySource, load_start

@@ -16,8 +16,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from retrotool import isolation, jobs, outputs
-from retrotool import movie as bk2
+from retrotool import isolation, jobs, movie as bk2, outputs
 from retrotool.errors import RetroToolError
 from retrotool.replay import Sink
 from retrotool.sinks.verify import TraceSink

@@ -42,8 +42,10 @@ def spaces(manifest: dict[str, Any]) -> tuple[Any, Any]:
     """Minari's observation and action spaces of a dataset, from its manifest."""
     from gymnasium import spaces as gs
 
-    boxes = {name.removeprefix("observations").lstrip(".") or "obs": gs.Box(0, 255, tuple(shape), np.uint8)
-             for name, shape in manifest["observation"].items()}
+    boxes: dict[str, gs.Space[Any]] = {
+        name.removeprefix("observations").lstrip(".") or "obs": gs.Box(0, 255, tuple(shape), np.uint8)
+        for name, shape in manifest["observation"].items()
+    }
     observation = boxes.pop("obs") if "obs" in boxes else gs.Dict(boxes)
     return observation, gs.MultiBinary(manifest["players"] * len(manifest["buttons"]))
 

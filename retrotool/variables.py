@@ -233,7 +233,7 @@ class Scenario:
         if not self.done_terms:
             return np.zeros(n, np.bool_)
         hits = np.stack([t.measure(now, before, n) > 0 for t in self.done_terms])
-        return hits.all(axis=0) if self.done_all else hits.any(axis=0)
+        return np.asarray(hits.all(axis=0) if self.done_all else hits.any(axis=0))
 
 
 def load_scenario(path: Path) -> Scenario:

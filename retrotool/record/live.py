@@ -334,7 +334,7 @@ class Window:
             from pygame._sdl2 import controller
 
             controller.init()
-            view = LiveView(display, speaker if speaker.enabled else None, lambda: [])
+            view = LiveView(display, speaker if speaker.enabled else None, list)
             person = Person(
                 take, Controls(pg, take.system, players, self.pads, self.actions), view, Clock(av.fps),
                 self.bindings, players=players, fps=av.fps, screenshots=movie.with_suffix(""),

@@ -271,7 +271,7 @@ class DatasetSink:
         reward = np.zeros(count)
         for j in range(k):  # row by row, as one frame at a time would add them
             reward += step_rewards[:, j]
-        terminated = step_dones.any(axis=1)
+        terminated = np.asarray(step_dones.any(axis=1))
         number = self._steps + np.arange(1, count + 1)
         self._push("actions", action)
         if self._discrete is not None:

@@ -160,11 +160,11 @@ def ram_diff(expected: bytes, actual: bytes, limit: int = 8) -> str:
 
 def pack_rams(rams: Sequence[bytes]) -> bytes:
     """Checkpoint RAMs as XOR deltas against the previous one (they zip small)."""
-    out, previous = [], None
+    out: list[bytes] = []
+    previous: np.ndarray | None = None
     for ram in rams:
         cur = np.frombuffer(ram, np.uint8)
-        same_size = previous is not None and previous.size == cur.size
-        out.append((cur ^ previous).tobytes() if same_size else ram)
+        out.append((cur ^ previous).tobytes() if previous is not None and previous.size == cur.size else ram)
         previous = cur
     return b"".join(out)
 

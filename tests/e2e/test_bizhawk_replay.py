@@ -77,8 +77,8 @@ def _bits(group: str, order: str) -> int:
 def test_nes_two_players_with_console_group(tmp_path: Path) -> None:
     rom = _probe("Nes", "nes")
     keys = "UDLRSsBA"
-    logkey = "#Reset|Power|#" + "|".join(f"P1 {k}" for k in ("Up Down Left Right Start Select B A".split())) + "|#" \
-        + "|".join(f"P2 {k}" for k in ("Up Down Left Right Start Select B A".split())) + "|"
+    logkey = "#Reset|Power|#" + "|".join(f"P1 {k}" for k in (["Up", "Down", "Left", "Right", "Start", "Select", "B", "A"])) + "|#" \
+        + "|".join(f"P2 {k}" for k in (["Up", "Down", "Left", "Right", "Start", "Select", "B", "A"])) + "|"
     rng = np.random.default_rng(1)
     p1, p2 = _pressed(rng, keys), _pressed(rng, keys)
     lines = [f"|..|{a}|{b}|" for a, b in zip(p1, p2)]

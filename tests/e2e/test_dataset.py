@@ -20,10 +20,9 @@ import pytest
 
 from retrotool import datasets, dump, jobs
 from retrotool.errors import DatasetExistsError, RetroToolError
-from retrotool.replay import ArraySource, replay
+from retrotool.replay import ArraySource, Needs, replay
 from retrotool.sinks import npzip
 from retrotool.sinks.dataset import DatasetOptions
-from retrotool.replay import Needs
 from retrotool.sinks.verify import screen_hash
 
 FRAMES = 240

@@ -13,8 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from retrotool import jobs
-from retrotool import movie as bk2
+from retrotool import jobs, movie as bk2
 
 pytestmark = pytest.mark.realcore
 

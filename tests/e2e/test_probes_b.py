@@ -22,8 +22,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from retrotool import cores, jobs, systems
-from retrotool import movie as bk2
+from retrotool import cores, jobs, movie as bk2, systems
 from retrotool.emulator import Emulator
 from retrotool.errors import CoreError
 

@@ -22,8 +22,7 @@ import imageio_ffmpeg
 import numpy as np
 import pytest
 
-from retrotool import jobs, render, systems
-from retrotool import movie as bk2
+from retrotool import jobs, movie as bk2, render, systems
 from retrotool.emulator import Emulator
 from retrotool.errors import RetroToolError
 from retrotool.sinks.video import VideoSettings

@@ -36,7 +36,7 @@ def test_env_folder_wins_and_retroarch_folder_is_searched(monkeypatch: pytest.Mo
 
 
 def test_missing_core_says_how_to_get_one(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(cores, "search_path", lambda: [])
+    monkeypatch.setattr(cores, "search_path", list)
     with pytest.raises(CoreError, match=r"retrotool\[cores\].*apt-get install libretro-fceumm"):
         cores.find("fceumm")
     with pytest.raises(CoreError, match="no core for Nes is installed"):

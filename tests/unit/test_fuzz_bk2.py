@@ -8,8 +8,7 @@ import zipfile
 from pathlib import Path
 
 import numpy as np
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from retrotool import movie
 from retrotool.errors import RetroToolError

@@ -14,7 +14,7 @@ import pytest
 import zstandard
 
 from retrotool import movie
-from retrotool.errors import RetroToolError, MovieFormatError, OutputExistsError
+from retrotool.errors import MovieFormatError, OutputExistsError, RetroToolError
 from retrotool.movie import Movie
 
 GENESIS_KEY = "P1 Z|P1 X|P1 Y|P1 C|P1 Right|P1 Left|P1 Down|P1 Up|P1 Start|P1 Mode|P1 A|P1 B|"

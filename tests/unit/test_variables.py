@@ -8,9 +8,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from retrotool.errors import ContentError
 from retrotool.actions import DiscreteActions
-from retrotool.variables import AddressSpace, Block, Evaluator, Variable, load_scenario, load_variables
+from retrotool.errors import ContentError
+from retrotool.variables import (
+    AddressSpace,
+    Block,
+    Evaluator,
+    Variable,
+    load_scenario,
+    load_variables,
+)
 
 
 def space(data: bytes, start: int = 0x100, swap16: bool = False) -> AddressSpace:

@@ -7,11 +7,11 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from retrotool.variables import Variable
 from retrotool.errors import RetroToolError
 from retrotool.sinks import font
 from retrotool.sinks.overlay import OFF, ON, ButtonsOverlay, InfoOverlay, short_name
 from retrotool.sinks.video import VideoSettings, fit, rational, wav_rate
+from retrotool.variables import Variable
 
 
 def test_rational_keeps_the_cores_exact_rate() -> None:

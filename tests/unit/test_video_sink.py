@@ -16,13 +16,13 @@ import imageio_ffmpeg
 import numpy as np
 import pytest
 
-from retrotool.variables import Variable
 from retrotool import systems
 from retrotool.errors import EncoderError, OutputExistsError, RetroToolError
 from retrotool.frames import FrameBatch
 from retrotool.native import AvInfo
 from retrotool.replay import ReplayInfo
 from retrotool.sinks.video import VideoSettings, VideoSink
+from retrotool.variables import Variable
 
 SAMPLES = 735  # stereo samples per synthetic frame
 
