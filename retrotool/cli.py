@@ -17,25 +17,10 @@ import typer
 from rich.console import Console
 from rich.logging import RichHandler
 from rich.markup import escape
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeRemainingColumn,
-)
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from retrotool import (
-    __version__,
-    catalog,
-    dump,
-    jobs,
-    recording,
-    render,
-    systems,
-    to_minari,
-)
+from retrotool import __version__, catalog, dump, jobs, recording, render, systems, to_minari
 from retrotool.errors import RetroToolError
 from retrotool.record import keys as record_keys, sources
 from retrotool.sinks.dataset import Combine, DatasetOptions, ObsKind

@@ -21,23 +21,11 @@ import numpy as np
 
 from retrotool import cores, games, isolation, movie as bk2, outputs, systems
 from retrotool.emulator import Emulator
-from retrotool.errors import (
-    ContentError,
-    CoreError,
-    MovieFormatError,
-    RetroToolError,
-    StateError,
-)
+from retrotool.errors import ContentError, CoreError, MovieFormatError, RetroToolError, StateError
 from retrotool.movie import Movie
 from retrotool.record.builder import DEFAULT_CHECKPOINT_EVERY, RAM_ENTRY, MovieBuilder
 from retrotool.replay import ArraySource, InputSource, Sink, load_start, replay
-from retrotool.sinks.verify import (
-    TraceSink,
-    VerifySink,
-    ram_hash,
-    screen_hash,
-    unpack_rams,
-)
+from retrotool.sinks.verify import TraceSink, VerifySink, ram_hash, screen_hash, unpack_rams
 from retrotool.systems import System
 
 log = logging.getLogger(__name__)

@@ -27,14 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from retrotool.errors import MovieFormatError
-from retrotool.movie.layout import (
-    Column,
-    Dialect,
-    Layout,
-    bizhawk_layout,
-    parse_key_line,
-    sr_layout,
-)
+from retrotool.movie.layout import Column, Dialect, Layout, bizhawk_layout, parse_key_line, sr_layout
 from retrotool.systems import System
 
 __all__ = ["DecodedLog", "EncodedLog", "decode", "decode_stream"]

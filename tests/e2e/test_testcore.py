@@ -10,13 +10,7 @@ import pytest
 
 from retrotool import jobs, movie as bk2, systems
 from retrotool.emulator import Emulator
-from retrotool.errors import (
-    ContentError,
-    CoreError,
-    DesyncError,
-    OutputExistsError,
-    StateError,
-)
+from retrotool.errors import ContentError, CoreError, DesyncError, OutputExistsError, StateError
 from retrotool.replay import ArraySource, replay
 from retrotool.variables import Variable
 

@@ -10,14 +10,7 @@ import pytest
 
 from retrotool.actions import DiscreteActions
 from retrotool.errors import ContentError
-from retrotool.variables import (
-    AddressSpace,
-    Block,
-    Evaluator,
-    Variable,
-    load_scenario,
-    load_variables,
-)
+from retrotool.variables import AddressSpace, Block, Evaluator, Variable, load_scenario, load_variables
 
 
 def space(data: bytes, start: int = 0x100, swap16: bool = False) -> AddressSpace:
