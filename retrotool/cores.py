@@ -95,16 +95,18 @@ def install_hint(name: str) -> str:
     return " or ".join(ways) or "put <name>_libretro.so in a folder of RETROTOOL_CORE_PATH"
 
 
-def find(name: str) -> FoundCore:
-    """Locate a core by base name, or raise CoreError listing where we looked."""
+def find(name: str, origin: str | None = None) -> FoundCore:
+    """Locate a core by base name (only in folders of `origin` if given), or raise CoreError listing where we looked."""
     if name == TEST_CORE:
         return FoundCore(name, native.native_library_path("_testcore"), "retrotool")
     looked = []
-    for origin, folder in search_path():
+    for where, folder in search_path():
+        if origin is not None and where != origin:
+            continue
         candidate = folder / f"{name}{_SUFFIX}"
         looked.append(str(folder))
         if candidate.is_file():
-            return FoundCore(name, candidate, origin)
+            return FoundCore(name, candidate, where)
     raise CoreError(f"core {name} not found (looked in {', '.join(looked)}); install it: {install_hint(name)}")
 
 

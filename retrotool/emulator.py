@@ -36,7 +36,8 @@ class Emulator:
     """A core plus a game. Use as a context manager; `close()` frees both.
 
     `options` override core options; the core's pinned options
-    (libretro_cores/cores/quirks.json) apply first.
+    (libretro_cores/cores/quirks.json) apply first. `ram_block`: the
+    system's `RamInfo.map_block`, system RAM for a core without SYSTEM_RAM.
     """
 
     def __init__(
@@ -46,6 +47,7 @@ class Emulator:
         *,
         ports: int = 2,
         options: Mapping[str, str] | None = None,
+        ram_block: int | None = None,
     ) -> None:
         if not 1 <= ports <= native.MAX_PORTS:
             raise RetroToolError(f"ports must be between 1 and {native.MAX_PORTS}, not {ports}")
@@ -53,6 +55,7 @@ class Emulator:
         if not core_path.is_file():
             raise CoreError(f"core not found: {core_path}")
         self.ports = ports
+        self._ram_block = ram_block
         self._workdir = Path(tempfile.mkdtemp(prefix="retrotool-"))
         self._real_core = core_path.resolve()
         self._host: native.Host | None = None
@@ -199,6 +202,8 @@ class Emulator:
     def ram(self) -> np.ndarray:
         """System RAM exactly as the core exposes it (a zero-copy view)."""
         view = self.host.memory(native.MEMORY_SYSTEM_RAM)
+        if view is None and self._ram_block is not None:
+            view = next((d.view for d in self.host.memory_map() if d.start == self._ram_block), None)
         if view is None:
             raise CoreError(f"core {self.core_name} exposes no system RAM")
         return view

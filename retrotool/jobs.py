@@ -106,7 +106,8 @@ def open_emulator(
         found = cores.for_system(system)
     rom_path = find_rom(movie, movie_path, rom, integration(movie))
     options = {str(k): str(v) for k, v in movie.meta.get("options", {}).items()}
-    emulator = Emulator(found.path, rom_path, ports=max(movie.players, 1), options=options)
+    emulator = Emulator(found.path, rom_path, ports=max(movie.players, 1), options=options,
+                        ram_block=system.ram.map_block)
     recorded = movie.meta.get("core")
     if recorded and recorded != emulator.core_name and recorded != found.name:
         log.warning("movie recorded with core %s, replaying with %s: states may not match", recorded, found.name)
@@ -198,7 +199,8 @@ def record(
     target = outputs.check_target(out, force)
     found = cores.resolve(core, system)
     source: InputSource = ArraySource(buttons)
-    with Emulator(found.path, rom, ports=max(source.players, 1), options=options) as emulator:
+    with Emulator(found.path, rom, ports=max(source.players, 1), options=options,
+                  ram_block=system.ram.map_block) as emulator:
         load_start(emulator, start)
         builder = MovieBuilder(start, game, rom.name, checkpoint_every, rerecords=rerecords)
         t0 = time.perf_counter()

@@ -78,7 +78,8 @@ class Recorder:
         self._closed = False
         self._rom, self._force, self._verify, self._options = what.rom, force, verify, options or {}
         self._core = cores.resolve(core, what.system)
-        self.emulator = Emulator(self._core.path, what.rom, ports=players, options=options)
+        self.emulator = Emulator(self._core.path, what.rom, ports=players, options=options,
+                                 ram_block=what.system.ram.map_block)
         try:
             load_start(self.emulator, what.start)
         except BaseException:

@@ -96,7 +96,9 @@ def record_live(
     target = outputs.check_target(out or Path(f"{content.game}-{time.strftime('%Y%m%d-%H%M%S')}.bk2"), force)
     found = cores.resolve(start.core, content.system)
     window = live.Window(keys.load(content.system, keys_file), NO_DISPLAY)
-    with contextlib.closing(window), Emulator(found.path, content.rom, ports=start.players, options=start.options) as emulator:
+    with contextlib.closing(window), Emulator(
+        found.path, content.rom, ports=start.players, options=start.options, ram_block=content.system.ram.map_block
+    ) as emulator:
         load_start(emulator, content.start)
         header = _journal_header(start, emulator, found, checkpoint_every)
         journal = journals.Journal(journals.journal_path(target), header, content.start, force=force)

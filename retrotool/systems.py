@@ -84,10 +84,16 @@ class BizHawkLayout:
 
 @dataclass(frozen=True, slots=True)
 class RamInfo:
-    """Where stable-retro places system RAM when the core reports no memory map."""
+    """Where stable-retro places system RAM when the core reports no memory map.
+
+    `map_block`: for a core that exposes no SYSTEM_RAM (Debian's mGBA), the
+    start address of the memory-map block that is the system RAM (the one
+    stable-retro's build of that core exposes as SYSTEM_RAM).
+    """
 
     rambase: int | None
     byte_swap: bool
+    map_block: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,7 +187,8 @@ def _system(raw: Mapping[str, Any]) -> System:
         cores=tuple(raw["cores"]),
         sr_platform=str(raw["sr_platform"]),
         bizhawk=layout,
-        ram=RamInfo(rambase=raw["ram"]["rambase"], byte_swap=bool(raw["ram"]["byte_swap"])),
+        ram=RamInfo(rambase=raw["ram"]["rambase"], byte_swap=bool(raw["ram"]["byte_swap"]),
+                    map_block=raw["ram"].get("map_block")),
     )
 
 

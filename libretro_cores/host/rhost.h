@@ -179,7 +179,11 @@ RH_API const int16_t *rh_audio(const rh_host *h, size_t *n_samples);
  */
 RH_API long rh_screen(rh_host *h, uint8_t *out, size_t cap, unsigned *width, unsigned *height);
 
-/* Save states. */
+/*
+ * Save states. rh_unserialize passes a state of another size than the core
+ * reports to the core anyway (some cores' sizes change once running) and
+ * fails with RH_ESTATE, naming both sizes, when the core rejects it.
+ */
 RH_API size_t rh_serialize_size(rh_host *h);
 RH_API int rh_serialize(rh_host *h, void *out, size_t size);
 RH_API int rh_unserialize(rh_host *h, const void *data, size_t size);

@@ -15,7 +15,7 @@ import importlib.resources
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib.resources.abc import Traversable
 from pathlib import Path
 
@@ -51,6 +51,11 @@ class Probe:
     toolchain: str
     lag: int = 0
     pulses: dict[str, int] = field(default_factory=dict)
+    debian: str | None = None  # run on this core of Debian's libretro packages instead of the preferred one
+
+    @property
+    def id(self) -> str:
+        return f"{self.system}-debian-{self.debian}" if self.debian else self.system
 
 
 _GENESIS = {"UP": 0, "DOWN": 1, "LEFT": 2, "RIGHT": 3, "B": 4, "C": 5, "A": 6, "START": 7,
@@ -70,6 +75,8 @@ PROBES = [
     Probe("GbAdvance", "gba", 0, 2, {b: (bit,) for b, bit in {**_GB, "R": 8, "L": 9}.items()},
           "binutils-arm-none-eabi"),
 ]
+# The same probes on the cores Debian packages (other builds and versions than stable-retro's)
+DEBIAN = [replace(p, debian=core) for p, core in ((PROBES[3], "gambatte"), (PROBES[5], "mgba"))]
 
 
 def _rom(probe: Probe) -> Traversable:
@@ -79,15 +86,24 @@ def _rom(probe: Probe) -> Traversable:
     return rom
 
 
+def _core(probe: Probe) -> Path:
+    """The probe's core: a Debian package's when it names one, else the system's preferred core."""
+    try:
+        if probe.debian:
+            return cores.find(probe.debian, origin="debian").path
+        return cores.for_system(systems.get(probe.system)).path
+    except CoreError as e:
+        pytest.skip(str(e))
+
+
 @contextmanager
 def _emulator(probe: Probe) -> Iterator[Emulator]:
     rom = _rom(probe)
     system = systems.get(probe.system)
-    try:
-        core = cores.for_system(system)
-    except CoreError as e:
-        pytest.skip(str(e))
-    with importlib.resources.as_file(rom) as path, Emulator(core.path, path, ports=system.max_players) as emu:
+    with (
+        importlib.resources.as_file(rom) as path,
+        Emulator(_core(probe), path, ports=system.max_players, ram_block=system.ram.map_block) as emu,
+    ):
         yield emu
 
 
@@ -145,7 +161,7 @@ def _pressed(probe: Probe, masks: np.ndarray) -> str:
     return ", ".join(names) or "nothing"
 
 
-@pytest.mark.parametrize("probe", PROBES, ids=[p.system for p in PROBES])
+@pytest.mark.parametrize("probe", PROBES + DEBIAN, ids=[p.id for p in PROBES + DEBIAN])
 def test_every_button_reaches_the_probe_and_a_movie_replays_it(probe: Probe, tmp_path: Path) -> None:
     masks = _inputs(probe)
     values, ram, screens = [], [], []
@@ -179,7 +195,7 @@ def test_every_button_reaches_the_probe_and_a_movie_replays_it(probe: Probe, tmp
     movie = bk2.read(path)
     assert np.array_equal(movie.masks(), masks)
     with importlib.resources.as_file(_rom(probe)) as rom:
-        jobs.playback(path, rom=rom, trace=tmp_path / "trace.jsonl")
+        jobs.playback(path, rom=rom, core=str(_core(probe)), trace=tmp_path / "trace.jsonl")
     replayed = [json.loads(line)["ram"] for line in (tmp_path / "trace.jsonl").read_text().splitlines()]
     assert len(replayed) == len(ram)
     differ = [k for k, (a, b) in enumerate(zip(ram, replayed)) if a != b]
