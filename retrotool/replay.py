@@ -205,7 +205,7 @@ def _loop(
                 audio=sound if last_segment else None,
                 ram=emulator.ram.tobytes() if snap and last_segment else None,
                 screen=_screen(emulator, frames) if snap and last_segment else None,
-                values={k: v[first : stop - row] for k, v in values.items()} if values is not None else None,
+                values={name: v[first : stop - row] for name, v in values.items()} if values is not None else None,
                 rams=every_ram[first : stop - row] if every_ram is not None else None,
             )
             for s in sinks:

@@ -100,6 +100,7 @@ class InfoOverlay:
     """
 
     def __init__(self, variables: Mapping[str, Variable]) -> None:
+        self.variables = dict(variables)
         self.names = list(variables)
         self._shown: tuple[int | None, ...] | None = None
         self._images: list[np.ndarray] = []

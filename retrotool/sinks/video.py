@@ -174,8 +174,7 @@ class VideoSink:
         self._tempo: float | None = None
         self._native: tuple[int, int] | None = None  # (h, w) of the first frame
         self._buttons: ButtonsOverlay | None = None
-        self._info_variables = dict(info or {})
-        self._info = InfoOverlay(self._info_variables) if settings.show_info and info is not None else None
+        self._info = InfoOverlay(info) if settings.show_info and info is not None else None
         self._replay: ReplayInfo | None = None
 
     # -- Sink protocol -------------------------------------------------------
@@ -185,7 +184,7 @@ class VideoSink:
         self._end = s.check(frames)
         rows = [self._end - 1] + ([s.start - 1] if s.start > 0 else [])
         audio = s.audio and self.format.audio != "none"
-        variables = self._info_variables if self._info is not None else {}
+        variables = self._info.variables if self._info is not None else {}
         return Needs(video=True, audio=audio, snapshots=np.unique(np.array(rows, np.int64)), variables=variables)
 
     def open(self, info: ReplayInfo) -> None:
