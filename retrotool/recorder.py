@@ -9,6 +9,12 @@ game's state or from power-on, with savestates an agent may go back to
 >>> with Recorder(game="Airstriker-Genesis-v0", out="run.bk2") as rec:
 ...     for _ in range(600):
 ...         obs = rec.step(["RIGHT", "B"])       # uint8 [h, w, 3]: the picture after this frame
+...         if rec.done:                         # like env.step: rec.reward, rec.done, rec.info
+...             break
+
+With a game (an integration), `reward`, `done` and `info` follow its
+scenario.json and data.json after every step, as stable-retro's env.step
+reports them.
 """
 
 from __future__ import annotations
@@ -20,25 +26,29 @@ from types import TracebackType
 
 import numpy as np
 
-from retrotool import cores, jobs, movie as bk2, outputs, systems
+from retrotool import cores, games, jobs, movie as bk2, outputs, systems
 from retrotool.emulator import Emulator
 from retrotool.errors import CoreError, RetroToolError
 from retrotool.frames import FrameBatch
 from retrotool.record.builder import DEFAULT_CHECKPOINT_EVERY, MovieBuilder
 from retrotool.record.take import Slot, Take
 from retrotool.replay import ArraySource, Needs, ReplayInfo, load_start
+from retrotool.variables import Evaluator
 
 Buttons = Iterable[str] | Sequence[int] | np.ndarray
 
 
-class _Picture:
-    """The sink that keeps the last frame's picture for the agent."""
+class _Observer:
+    """The sink that keeps what the agent sees after a step: picture, reward, done, RAM variables."""
 
-    def __init__(self) -> None:
+    def __init__(self, evaluator: Evaluator | None) -> None:
+        self.evaluator = evaluator
         self.frame: np.ndarray | None = None
+        self.reward, self.done = 0.0, False
+        self.info: dict[str, int | None] = {}
 
     def needs(self, frames: int) -> Needs:
-        return Needs(video=True)
+        return Needs(video=True, variables=self.evaluator.variables if self.evaluator is not None else {})
 
     def open(self, info: ReplayInfo) -> None:
         pass
@@ -46,6 +56,10 @@ class _Picture:
     def consume(self, batch: FrameBatch) -> None:
         if batch.video is not None:
             self.frame = batch.video[-1].copy()  # the batch's buffer is reused by the next frame
+        if self.evaluator is not None and batch.values is not None:
+            rewards, dones = self.evaluator.steps(batch.values, batch.n)
+            self.reward, self.done = float(rewards.sum()), bool(dones[-1])
+            self.info = {k: int(batch.values[k][-1]) if k in batch.values else None for k in self.evaluator.variables}
 
     def close(self, error: BaseException | None) -> None:
         pass
@@ -86,7 +100,7 @@ class Recorder:
             self.emulator.close()
             raise
         self._take = Take(self.emulator, what.system, MovieBuilder(what.start, what.game, what.rom.name, checkpoint_every))
-        self._picture = _Picture()
+        self._observer = _Observer(games.find(game).evaluator() if game is not None else None)
 
     # -- playing --------------------------------------------------------------
     def step(self, *buttons: Buttons) -> np.ndarray:
@@ -96,10 +110,10 @@ class Recorder:
         system's order (`buttons`); players left out press nothing.
         """
         row = self._row(buttons)
-        self._take.play(ArraySource(row[np.newaxis]), [self._picture], batch=1)
-        if self._picture.frame is None:
+        self._take.play(ArraySource(row[np.newaxis]), [self._observer], batch=1)
+        if self._observer.frame is None:
             raise CoreError(f"core {self.emulator.core_name} ran a frame without a picture")
-        return self._picture.frame
+        return self._observer.frame
 
     def _row(self, buttons: tuple[Buttons, ...]) -> np.ndarray:
         if len(buttons) > self.players:
@@ -132,6 +146,21 @@ class Recorder:
         return self._take.frames
 
     @property
+    def reward(self) -> float:
+        """The game's reward for the last step (0 without an integration or scenario)."""
+        return self._observer.reward
+
+    @property
+    def done(self) -> bool:
+        """Whether the game's done condition held after the last step (the game is over)."""
+        return self._observer.done
+
+    @property
+    def info(self) -> dict[str, int | None]:
+        """The game's RAM variables (data.json) after the last step; None where unreadable."""
+        return dict(self._observer.info)
+
+    @property
     def ram(self) -> np.ndarray:
         """System RAM after the last frame (a copy)."""
         return self.emulator.ram.copy()
@@ -141,8 +170,13 @@ class Recorder:
         return self._take.save()
 
     def load_state(self, slot: Slot) -> None:
-        """Go back to a savestate: the frames recorded after it are dropped (a re-record)."""
+        """Go back to a savestate: the frames recorded after it are dropped (a re-record).
+
+        The next step's reward measures deltas from the loaded moment, not from before the jump.
+        """
         self._take.load(slot)
+        if self._observer.evaluator is not None:
+            self._observer.evaluator.start_from(self.emulator.address_space(self.system))
 
     # -- finishing --------------------------------------------------------------
     def close(self) -> Path | None:

@@ -282,6 +282,10 @@ class Evaluator:
         self.scenario = scenario
         self._last: dict[str, np.ndarray] = {}
 
+    def start_from(self, space: AddressSpace) -> None:
+        """Measure the next frame's deltas from the values in `space` now (after a jump: a loaded state)."""
+        self._last = {name: np.array([v]) for name, v in self.info(space).items() if v is not None}
+
     def info(self, space: AddressSpace) -> dict[str, int | None]:
         """Every variable's value now (None where unreadable)."""
         return {name: v.read(space) for name, v in self.variables.items()}

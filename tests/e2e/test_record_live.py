@@ -195,6 +195,25 @@ def test_recorder_api_from_power_on_and_from_a_state_with_rerecords(tmp_path: Pa
     assert jobs.verify(tmp_path / "b.bk2").checkpoints == 1
 
 
+def test_recorder_reports_reward_done_and_info_like_env_step(tmp_path: Path) -> None:
+    from retrotool import Recorder
+
+    with Recorder(game="TestGame-Test", out=tmp_path / "r.bk2") as rec:
+        rec.step([])  # the reset frame: as in stable-retro, it earns nothing
+        first, rewards = rec.info["score"], [rec.reward]
+        for i in range(120):
+            rec.step(["RIGHT", "A"] if i % 3 else ["B"])
+            rewards.append(rec.reward)
+            assert rec.info["score"] == int.from_bytes(rec.ram[0x10:0x14].tobytes(), "little")  # data.json: u32 at 0x10
+        assert rewards[0] == 0 and sum(rewards) == rec.info["score"] - first > 0 and not rec.done
+        slot, at_slot = rec.save_state(), rec.info["score"]
+        for _ in range(30):
+            rec.step(["A"])
+        rec.load_state(slot)
+        rec.step(["B"])
+        assert rec.reward == rec.info["score"] - at_slot  # measured from the loaded moment, not from before the jump
+
+
 def _cli(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
     environ = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "SDL_VIDEODRIVER")}
     return subprocess.run([sys.executable, "-m", "retrotool", "record", *args], capture_output=True, text=True,
