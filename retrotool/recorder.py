@@ -15,6 +15,11 @@ game's state or from power-on, with savestates an agent may go back to
 With a game (an integration), `reward`, `done` and `info` follow its
 scenario.json and data.json after every step, as stable-retro's env.step
 reports them.
+
+Every step is also journaled beside the movie (`run.bk2.journal`, as
+`retrotool record` does), so an agent process that is killed loses nothing:
+`retrotool record --recover run.bk2.journal` writes the movie. The journal
+goes once the movie is written (and verified).
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from retrotool import cores, games, jobs, movie as bk2, outputs, systems
 from retrotool.emulator import Emulator
 from retrotool.errors import CoreError, RetroToolError
 from retrotool.frames import FrameBatch
+from retrotool.record import journal as journals
 from retrotool.record.builder import DEFAULT_CHECKPOINT_EVERY, MovieBuilder
 from retrotool.record.take import Slot, Take
 from retrotool.replay import ArraySource, Needs, ReplayInfo, load_start
@@ -71,7 +77,7 @@ class Recorder:
     The game comes as in `retrotool record`: `game` (an integration, with its
     default state unless `state` names another or `power_on`), or `rom`
     (with `system` when the extension does not tell). `verify` replays the
-    finished movie once to check it.
+    finished movie once to check it. `journal=False` skips the journal.
     """
 
     def __init__(
@@ -79,7 +85,7 @@ class Recorder:
         rom: str | os.PathLike[str] | None = None, system: str | None = None, state: str | None = None,
         power_on: bool = False, core: str | os.PathLike[str] | None = None, players: int = 1,
         checkpoint_every: int = DEFAULT_CHECKPOINT_EVERY, options: dict[str, str] | None = None,
-        force: bool = False, verify: bool = True,
+        force: bool = False, verify: bool = True, journal: bool = True,
     ) -> None:
         what = jobs.content(
             game=game, rom=Path(rom) if rom is not None else None, system=systems.get(system) if system else None,
@@ -94,12 +100,20 @@ class Recorder:
         self._core = cores.resolve(core, what.system)
         self.emulator = Emulator(self._core.path, what.rom, ports=players, options=options,
                                  ram_block=what.system.ram.map_block)
+        self._journal: journals.Journal | None = None
         try:
             load_start(self.emulator, what.start)
+            if journal:
+                header = journals.header(
+                    self.emulator, system=what.system.name, core=self._core.name, rom=what.rom, game=what.game,
+                    options=self._options, players=players, checkpoint_every=checkpoint_every, rerecords=0,
+                )
+                self._journal = journals.Journal(journals.journal_path(self.out), header, what.start, force=force)
         except BaseException:
             self.emulator.close()
             raise
-        self._take = Take(self.emulator, what.system, MovieBuilder(what.start, what.game, what.rom.name, checkpoint_every))
+        builder = MovieBuilder(what.start, what.game, what.rom.name, checkpoint_every, journal=self._journal)
+        self._take = Take(self.emulator, what.system, builder)
         self._observer = _Observer(games.find(game).evaluator() if game is not None else None)
 
     # -- playing --------------------------------------------------------------
@@ -191,8 +205,12 @@ class Recorder:
                 self.movie = self.out
         finally:
             self.emulator.close()
+            if self._journal is not None:
+                self._journal.close()
         if self.movie is not None and self._verify:
             jobs.verify(self.movie, rom=self._rom)
+        if self._journal is not None and (self.movie is not None or not self._take.frames):
+            self._journal.path.unlink(missing_ok=True)  # the movie is safe (or there was nothing to keep)
         return self.movie
 
     def __enter__(self) -> Recorder:

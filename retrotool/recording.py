@@ -138,13 +138,11 @@ def _journal_header(start: Start, emulator: Emulator, found: cores.FoundCore, ev
     content = start.content
     previous = (start.movie.header_value("rerecordCount") if start.movie is not None else None) or "0"
     cut = start.movie is not None and start.frame < start.movie.frames
-    return {
-        "system": content.system.name, "core": found.name, "core_version": emulator.core_version,
-        "content_sha1": emulator.content_sha1, "rom_name": content.rom.name,
-        "rom_path": str(content.rom.resolve()), "game": content.game, "options": start.options,
-        "players": start.players, "checkpoint_every": every, "fps": emulator.av_info.fps,
-        "rerecords": (int(previous) if previous.isdigit() else 0) + cut,
-    }
+    return journals.header(
+        emulator, system=content.system.name, core=found.name, rom=content.rom, game=content.game,
+        options=start.options, players=start.players, checkpoint_every=every,
+        rerecords=(int(previous) if previous.isdigit() else 0) + cut,
+    )
 
 
 @contextlib.contextmanager

@@ -27,11 +27,25 @@ from typing import IO, Any
 
 import numpy as np
 
+from retrotool.emulator import Emulator
 from retrotool.errors import MovieFormatError, OutputExistsError, RetroToolError
 from retrotool.movie import Checkpoint
 
 MAGIC = "retrotool journal 1"
 SYNC_SECONDS = 1.0
+
+
+def header(
+    emulator: Emulator, *, system: str, core: str, rom: Path, game: str, options: dict[str, str], players: int,
+    checkpoint_every: int, rerecords: int,
+) -> dict[str, Any]:
+    """What a journal's second line says about the recording (all `recover` needs besides the rows)."""
+    return {
+        "system": system, "core": core, "core_version": emulator.core_version,
+        "content_sha1": emulator.content_sha1, "rom_name": rom.name, "rom_path": str(rom.resolve()), "game": game,
+        "options": options, "players": players, "checkpoint_every": checkpoint_every, "fps": emulator.av_info.fps,
+        "rerecords": rerecords,
+    }
 
 
 def journal_path(movie: Path) -> Path:

@@ -214,6 +214,30 @@ def test_recorder_reports_reward_done_and_info_like_env_step(tmp_path: Path) -> 
         assert rec.reward == rec.info["score"] - at_slot  # measured from the loaded moment, not from before the jump
 
 
+AGENT_KILLED = """
+import os, signal
+from retrotool import Recorder
+rec = Recorder(game="TestGame-Test", out="agent.bk2", checkpoint_every=25)
+for i in range(90):
+    rec.step(["RIGHT"] if i % 2 else ["A"])
+os.kill(os.getpid(), signal.SIGKILL)  # the agent dies: no close(), no movie
+"""
+
+
+def test_an_agent_killed_mid_recording_loses_nothing(tmp_path: Path) -> None:
+    proc = subprocess.run([sys.executable, "-c", AGENT_KILLED], cwd=tmp_path, capture_output=True, timeout=120)
+    assert proc.returncode == -9 and not (tmp_path / "agent.bk2").exists()
+    done = recording.recover(tmp_path / "agent.bk2.journal")
+    movie = bk2.read(done.movie)
+    assert movie.frames == 90 and movie.buttons[1, 0, TEST.index("RIGHT")] == 1 and done.checkpoints == 4  # frames 0, 25, 50, 75
+    assert jobs.verify(done.movie).checkpoints == len(movie.checkpoints)
+    from retrotool import Recorder
+
+    with Recorder(game="TestGame-Test", out=tmp_path / "fine.bk2") as rec:  # a clean close leaves no journal
+        rec.step(["A"])
+    assert (tmp_path / "fine.bk2").exists() and not (tmp_path / "fine.bk2.journal").exists()
+
+
 def _cli(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
     environ = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "SDL_VIDEODRIVER")}
     return subprocess.run([sys.executable, "-m", "retrotool", "record", *args], capture_output=True, text=True,
