@@ -98,3 +98,37 @@ print(json.dumps(rows))
     assert len(ours) == len(sr_rows) + 1  # row 0 is stable-retro's reset frame
     assert [[r["reward"], r["info"]] for r in ours[1:]] == sr_rows
     assert sum(r for r, _ in sr_rows) > 0
+
+
+@pytest.mark.realcore
+def test_discrete_action_indexes_match_stable_retros(tmp_path: Path, python_json) -> None:
+    """An agent on stable-retro's Actions.DISCRETE records a movie; dump-dataset gives back the indexes it chose."""
+    pytest.importorskip("stable_retro")
+    from retrotool import datasets, dump
+
+    scenario = tmp_path / "restricted.json"
+    scenario.write_text(json.dumps({
+        "reward": {"variables": {"score": {"reward": 1.0}}},
+        "actions": [[[], ["UP"], ["DOWN"]], [[], ["LEFT"], ["RIGHT"]], [[], ["B"], ["A", "B"], ["C"]]],
+    }))
+    code = r"""
+import json, sys
+import numpy as np
+import stable_retro as retro
+env = retro.make("Airstriker-Genesis-v0", state="Level1", scenario=sys.argv[2], record=sys.argv[1],
+                 use_restricted_actions=retro.Actions.DISCRETE, render_mode=None)
+env.reset(seed=0)
+rng = np.random.default_rng(7)
+chosen = [int(a) for a in rng.integers(0, env.action_space.n, size=300)]
+for a in chosen:
+    env.step(a)
+env.close()
+print(json.dumps([int(env.action_space.n), chosen]))
+"""
+    n, chosen = python_json(code, str(tmp_path), str(scenario))
+    (movie,) = tmp_path.glob("*.bk2")
+    result = dump.dump_dataset([movie], tmp_path / "ds", scenario=scenario)
+    assert not result.failed, result.failed
+    (episode,) = datasets.load(tmp_path / "ds")
+    assert n == 36 and datasets.read_manifest(tmp_path / "ds")["discrete_actions"] == n
+    assert episode.discrete_actions is not None and episode.discrete_actions.tolist() == chosen
