@@ -306,6 +306,45 @@ def test_ctrl_c_in_a_terminal_stops_ffmpeg_and_leaves_nothing(tmp_path: Path, ro
     assert sorted(p.name for p in tmp_path.iterdir()) == ["long.bk2", "testgame.tst"]
 
 
+def _session(sid: int) -> list[int]:
+    """Processes of a session (a terminal's job and everything it started)."""
+    out = []
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            if os.getsid(int(proc.name)) == sid:
+                out.append(int(proc.name))
+        except (ProcessLookupError, PermissionError):
+            continue
+    return out
+
+
+def test_ctrl_c_during_many_renders_ends_every_process(tmp_path: Path, rom: Path, buttons) -> None:
+    """Ctrl-C with two movies rendering in their zygotes' children: all of them stop, nothing is left."""
+    (tmp_path / rom.name).write_bytes(rom.read_bytes())
+    for name in ("a", "b"):
+        jobs.record(system=systems.get("Test"), core=None, rom=tmp_path / rom.name, buttons=buttons(20000),
+                    out=tmp_path / f"{name}.bk2")
+    proc = subprocess.Popen([sys.executable, "-m", "retrotool", "playback", "a.bk2", "b.bk2", "--mp4", "videos",
+                             "--jobs", "2"], cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            text=True, start_new_session=True, preexec_fn=_default_sigint)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and proc.poll() is None:
+        encoders = [s for s in Path("/proc").glob("[0-9]*/stat") if _parent_and_name(s)[1]]
+        if len([s for s in encoders if int(s.parent.name) in _session(proc.pid)]) == 2:
+            break
+        time.sleep(0.05)
+    else:
+        pytest.fail("the two encoders never ran")
+    os.killpg(proc.pid, signal.SIGINT)  # to the process group, as a terminal's Ctrl-C
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and "interrupted" in stderr, stderr
+    deadline = time.monotonic() + 10
+    while _session(proc.pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _session(proc.pid), "processes outlived the interrupted render"
+    assert not list((tmp_path / "videos").iterdir())  # no video, no temporary file
+
+
 def _default_sigint() -> None:
     """Background jobs of a shell start with SIGINT ignored; a terminal's foreground job does not."""
     signal.signal(signal.SIGINT, signal.SIG_DFL)
