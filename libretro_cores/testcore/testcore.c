@@ -29,6 +29,7 @@
 
 #define TC_WIDTH 160
 #define TC_HEIGHT 144
+#define TC_NARROW 128 /* width of the picture after testcore_narrow_from */
 #define TC_FPS 59.922743 /* Genesis NTSC rate; the only float in the core */
 #define TC_SAMPLE_RATE 44100
 
@@ -103,6 +104,8 @@ struct tc_globals {
   enum retro_pixel_format pixfmt;
   unsigned hard;
   uint32_t crash_at; /* debug: crash when starting this frame (0 = never) */
+  uint32_t narrow_from; /* debug: from this frame on, show only the left TC_NARROW columns (0 = never) */
+  unsigned shown_width; /* the width last announced with SET_GEOMETRY */
 
   /* Fixed for the loaded game. */
   uint32_t rom_seed;
@@ -242,6 +245,9 @@ static void read_options(bool apply_pixfmt) {
    * a core that crashes in the middle of a movie. */
   const char *crash = get_option("testcore_crash_at");
   g.crash_at = crash ? (uint32_t)strtoul(crash, NULL, 10) : 0;
+  /* Undeclared too: a core that changes resolution in the middle of a movie. */
+  const char *narrow = get_option("testcore_narrow_from");
+  g.narrow_from = narrow ? (uint32_t)strtoul(narrow, NULL, 10) : 0;
 
   const char *v = get_option(OPT_DIFF);
   if (!v || !strcmp(v, "normal")) {
@@ -610,13 +616,19 @@ TC_EXPORT void retro_run(void) {
 
   if (!g.video) return;
   size_t pitch = TC_WIDTH * (g.pixfmt == RETRO_PIXEL_FORMAT_XRGB8888 ? 4u : 2u);
+  unsigned width = g.narrow_from && f >= g.narrow_from ? TC_NARROW : TC_WIDTH;
+  if (width != g.shown_width) {
+    struct retro_game_geometry geometry = {width, TC_HEIGHT, TC_WIDTH, TC_HEIGHT, (float)width / (float)TC_HEIGHT};
+    env_call(RETRO_ENVIRONMENT_SET_GEOMETRY, &geometry);
+    g.shown_width = width;
+  }
   if (g.can_dupe && f % 16 == 15) {
-    g.video(NULL, TC_WIDTH, TC_HEIGHT, pitch);
+    g.video(NULL, width, TC_HEIGHT, pitch);
     return;
   }
   render();
   g.video(g.pixfmt == RETRO_PIXEL_FORMAT_XRGB8888 ? (const void *)g.fb32 : (const void *)g.fb16,
-          TC_WIDTH, TC_HEIGHT, pitch);
+          width, TC_HEIGHT, pitch);
 }
 
 TC_EXPORT size_t retro_serialize_size(void) { return TC_STATE_SIZE; }
@@ -713,6 +725,7 @@ TC_EXPORT bool retro_load_game(const struct retro_game_info *game) {
   g.memmap.num_descriptors = 1;
   env_call(RETRO_ENVIRONMENT_SET_MEMORY_MAPS, &g.memmap);
 
+  g.shown_width = TC_WIDTH;
   g.loaded = true;
   tc_log(RETRO_LOG_INFO, "loaded %zu-byte ROM, seed 0x%08X", game->size, (unsigned)g.rom_seed);
   printf("retrotool-testcore: hello from stdout\n");

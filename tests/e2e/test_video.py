@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gzip
 import importlib.util
+import json
 import os
 import re
 import signal
@@ -126,6 +127,38 @@ def test_lossless_decodes_to_the_emulators_frames(movie: Path, tmp_path: Path, t
     assert decoded.shape == expected.shape
     for row in (0, FRAMES // 2, FRAMES - 1):
         assert np.array_equal(decoded[row], expected[row]), row
+
+
+def test_a_core_that_narrows_its_picture_mid_movie(movie: Path, tmp_path: Path, testcore: Path) -> None:
+    """testcore_narrow_from: 160x144 pictures, then 128x144 from frame 120 on (SET_GEOMETRY).
+
+    Videos and datasets keep the first picture's size (later ones are resized to it, nearest neighbour);
+    traces hash each picture as the core drew it.
+    """
+    from retrotool import datasets, dump
+    from retrotool.sinks.verify import screen_hash
+    from retrotool.sinks.video import fit
+
+    narrow = tmp_path / "narrow.bk2"
+    bk2.write(bk2.read(movie).with_meta(options={"testcore_narrow_from": "120"}), narrow)
+    m = bk2.read(narrow)
+    with Emulator(testcore, tmp_path / "testgame.tst", ports=2, options={"testcore_narrow_from": "120"}) as emu:
+        segments = emu.run(systems.get("Test").masks(m.buttons), video=True)
+        (first, wide), (cut, thin) = [(a, v.copy()) for a, v in segments]
+    assert first == 0 and wide.shape[2] == 160 and thin.shape[2] == 128 and cut > 100
+    expected = np.concatenate([wide, fit(thin, 144, 160)])
+
+    render.render(narrow, render.Targets(mp4=tmp_path / "o.mp4"), VideoSettings(lossless=True))
+    decoded = decode_video(tmp_path / "o.mp4", 160, 144)
+    assert decoded.shape == expected.shape and np.array_equal(decoded, expected)
+
+    assert not dump.dump_dataset([narrow], tmp_path / "ds").failed
+    (episode,) = datasets.load(tmp_path / "ds")
+    assert np.array_equal(episode.observations, expected)
+
+    jobs.playback(narrow, trace=tmp_path / "t.jsonl")
+    screens = [json.loads(line)["screen"] for line in (tmp_path / "t.jsonl").read_text().splitlines()]
+    assert screens[cut + 5] == screen_hash(thin[5]) and screens[5] == screen_hash(wide[5])
 
 
 def test_range_cuts_video_and_audio_together(movie: Path, tmp_path: Path, testcore: Path) -> None:
