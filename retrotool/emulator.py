@@ -74,6 +74,7 @@ class Emulator:
         self.core_name, self.core_version, self.core_extensions, _ = self._host.core_info()
         self.frames_run = 0
         self._video = np.empty((0, 0), np.uint8)
+        self._watch: Watch | None = None
         self._dims = np.empty((0, 2), np.uint16)
         self._power_on = self._capture_power_on()
         for line in self._host.read_log().splitlines():
@@ -228,9 +229,15 @@ class Emulator:
         """Have the host record `variables` (and all system RAM if `ram`) after every frame.
 
         For runs of up to `rows` frames, until `unwatch()`. Variables outside
-        the address space are left out (as Gym Retro's lookup_all does).
+        the address space are left out (as Gym Retro's lookup_all does). The
+        same request again (an agent's replay of one frame at a time) reuses
+        the last watch's spans and buffer.
         """
-        return Watch(self.host, self.address_space(system), variables, rows, self.ram if ram else None)
+        key = (system.name, tuple(variables.items()), rows, ram)
+        if self._watch is None or self._watch.key != key:
+            self._watch = Watch(self.address_space(system), variables, rows, self.ram if ram else None, key)
+        self.host.watch_memory(self._watch.spans, self._watch.buffer)
+        return self._watch
 
     def unwatch(self) -> None:
         self.host.watch_memory([], None)
@@ -262,9 +269,10 @@ class Watch:
     """
 
     def __init__(
-        self, host: native.Host, space: AddressSpace, variables: Mapping[str, Variable], rows: int,
-        ram: np.ndarray | None = None,
+        self, space: AddressSpace, variables: Mapping[str, Variable], rows: int, ram: np.ndarray | None,
+        key: object,
     ) -> None:
+        self.key = key  # what it was made for
         spans: list[np.ndarray] = [] if ram is None else [ram]
         self.has_ram = ram is not None
         self._ram_size = 0 if ram is None else ram.size
@@ -280,7 +288,8 @@ class Watch:
             self._fields.append((name, var, stride + offsets - lo))
             stride += hi - lo
         self._rows = np.empty((rows, max(stride, 1)), np.uint8)
-        host.watch_memory(spans, self._rows if spans else None)
+        self.spans = spans
+        self.buffer = self._rows if spans else None  # what the host fills
 
     def rams(self, n: int) -> np.ndarray:
         """uint8 [n, ram size]: the system RAM after each frame of the last run (a view, valid until the next)."""
