@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -116,6 +117,7 @@ struct rh_host {
   int fr_pending; /* fr_data not yet copied into pic */
 
   volatile uint64_t *frame_counter; /* optional: finished frames, for crash reports */
+  volatile uint64_t frames_run;     /* frames run since the game was loaded: said if the core crashes */
 
   rh_span *watch; /* rh_watch_memory: spans copied after every frame */
   unsigned n_watch;
@@ -299,7 +301,75 @@ static void err_append_log(rh_host *h, size_t since) {
 /* While inside the core, fd 1 points at a private unlinked temp file; a
  * file (not a pipe) so a chatty core can never block on a full pipe. */
 
+/*
+ * While the host is inside the core, a crash of the core (SIGSEGV, SIGBUS,
+ * SIGFPE, SIGILL, SIGABRT) first writes one line saying so to stderr, then
+ * meets the handlers that were there before (by default: the process ends
+ * with that signal, which a parent process still sees). Without it a user
+ * would get a bare "Segmentation fault". A host given a frame counter
+ * (rh_set_frame_counter) stays silent: its parent process reports the crash.
+ */
+static const int guarded_signals[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT};
+#define N_GUARDED (sizeof guarded_signals / sizeof guarded_signals[0])
+static struct sigaction saved_actions[N_GUARDED];
+static int guard_depth; /* hosts inside a core right now (threads may run two) */
+static const rh_host *volatile guarded_host;
+
+static size_t put_text(char *out, size_t at, size_t cap, const char *text) {
+  while (*text && at + 1 < cap) out[at++] = *text++;
+  return at;
+}
+
+static size_t put_number(char *out, size_t at, size_t cap, uint64_t v) {
+  char digits[24];
+  size_t n = 0;
+  do digits[n++] = (char)('0' + v % 10), v /= 10;
+  while (v);
+  while (n && at + 1 < cap) out[at++] = digits[--n];
+  return at;
+}
+
+static void on_core_crash(int sig) { /* async-signal-safe calls only */
+  const char *name = sig == SIGSEGV ? "SIGSEGV" : sig == SIGBUS ? "SIGBUS" : sig == SIGFPE ? "SIGFPE"
+                     : sig == SIGILL ? "SIGILL" : "SIGABRT";
+  const rh_host *h = guarded_host;
+  char msg[256];
+  size_t n = put_text(msg, 0, sizeof msg, "retrotool: the libretro core ");
+  n = put_text(msg, n, sizeof msg, h && h->name ? h->name : "");
+  n = put_text(msg, n, sizeof msg, " crashed (");
+  n = put_text(msg, n, sizeof msg, name);
+  n = put_text(msg, n, sizeof msg, ") after ");
+  n = put_number(msg, n, sizeof msg, h ? h->frames_run : 0);
+  n = put_text(msg, n, sizeof msg, " frames of its game; a bug in the core, not in the movie\n");
+  if (!h || !h->frame_counter) { /* with a frame counter, the parent process reports the crash */
+    ssize_t ignored = write(2, msg, n);
+    (void)ignored;
+  }
+  for (size_t i = 0; i < N_GUARDED; i++) sigaction(guarded_signals[i], &saved_actions[i], NULL);
+  raise(sig); /* delivered on return, to the previous handler */
+}
+
+static void guard_begin(rh_host *h) {
+  if (__atomic_fetch_add(&guard_depth, 1, __ATOMIC_SEQ_CST) == 0) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_core_crash;
+    sigemptyset(&sa.sa_mask);
+    for (size_t i = 0; i < N_GUARDED; i++) sigaction(guarded_signals[i], &sa, &saved_actions[i]);
+  }
+  guarded_host = h;
+}
+
+static void guard_end(void) {
+  if (__atomic_sub_fetch(&guard_depth, 1, __ATOMIC_SEQ_CST) == 0) {
+    for (size_t i = 0; i < N_GUARDED; i++) sigaction(guarded_signals[i], &saved_actions[i], NULL);
+    guarded_host = NULL;
+  }
+}
+
+/* Entering the core: crash guard, and stdout into the log when capturing. */
 static void capture_begin(rh_host *h) {
+  guard_begin(h);
   if (!h->capture) return;
   if (h->cap_fd < 0) {
     char tmpl[] = "/tmp/retrotool-stdout-XXXXXX";
@@ -315,6 +385,7 @@ static void capture_begin(rh_host *h) {
 }
 
 static void capture_end(rh_host *h) {
+  guard_end();
   if (h->saved_fd < 0) return;
   fflush(stdout); /* what the core left in stdio's buffer belongs to the capture */
   dup2(h->saved_fd, 1);
@@ -989,7 +1060,7 @@ RH_API int rh_load_game(rh_host *h, const char *path, const void *data, size_t s
     err_append_log(h, log_mark);
     return RH_ECONTENT;
   }
-  h->av = av, h->loaded = 1;
+  h->av = av, h->loaded = 1, h->frames_run = 0;
   return RH_OK;
 }
 
@@ -1059,6 +1130,7 @@ static void run_frames(rh_host *h, size_t n, const uint16_t *buttons, unsigned p
     h->pad = buttons ? buttons + f * ports : NULL;
     h->api.run();
     if (h->frame_counter) *h->frame_counter += 1;
+    h->frames_run++;
     if (h->n_watch) copy_watched(h, h->watch_out + f * h->watch_stride);
     if (!h->run_err && !h->presented && h->vout) h->run_err = video_dupe(h, f);
     if (h->run_err) return;

@@ -149,6 +149,11 @@ RH_API long rh_run(rh_host *h, size_t n, const uint16_t *buttons, unsigned ports
  * Count finished frames into *counter (incremented after every retro_run),
  * or stop counting with NULL. Point it at memory shared with a parent
  * process to learn at which frame a core crashed the process.
+ *
+ * A core that crashes while the host is inside it (SIGSEGV, SIGBUS, SIGFPE,
+ * SIGILL, SIGABRT) makes the host write one line saying so to stderr (unless
+ * a frame counter is set: then the parent reports it), after which the
+ * signal goes on to the handlers that were there before.
  */
 RH_API int rh_set_frame_counter(rh_host *h, volatile uint64_t *counter);
 

@@ -157,3 +157,7 @@ def test_a_crashing_core_ends_only_its_movie(recorded: Path, cli, tmp_path: Path
     assert "1 of 2 movies failed" in proc.stderr
     single = cli("playback", "crash.bk2", "--isolate", cwd=tmp_path)
     _assert_user_error(single, "frame 123")
+    assert "retrotool: the libretro core" not in single.stderr  # the parent reports it, once
+    here = cli("playback", "crash.bk2", cwd=tmp_path)  # not isolated: the process dies, but says why
+    assert here.returncode == -11 and "Traceback" not in here.stderr
+    assert "retrotool: the libretro core retrotool-testcore crashed (SIGSEGV) after 123 frames" in here.stderr
