@@ -38,7 +38,7 @@ from retrotool.frames import FrameBatch
 from retrotool.record import journal as journals
 from retrotool.record.builder import DEFAULT_CHECKPOINT_EVERY, MovieBuilder
 from retrotool.record.take import Slot, Take
-from retrotool.replay import ArraySource, Needs, ReplayInfo, load_start
+from retrotool.replay import Needs, ReplayInfo, Run, load_start
 from retrotool.variables import Evaluator
 
 Buttons = Iterable[str] | Sequence[int] | np.ndarray
@@ -114,6 +114,7 @@ class Recorder:
             raise
         builder = MovieBuilder(what.start, what.game, what.rom.name, checkpoint_every, journal=self._journal)
         self._take = Take(self.emulator, what.system, builder)
+        self._run: Run | None = None  # the loop being fed, one row per step
         self._observer = _Observer(games.find(game).evaluator() if game is not None else None)
 
     # -- playing --------------------------------------------------------------
@@ -124,7 +125,15 @@ class Recorder:
         system's order (`buttons`); players left out press nothing.
         """
         row = self._row(buttons)
-        self._take.play(ArraySource(row[np.newaxis]), [self._observer], batch=1)
+        if self._run is not None and self._run.next_rows() == 0:  # its horizon reached: a new one
+            self._end_run()
+        if self._run is None:
+            self._run = self._take.run(self.players, [self._observer])
+        try:
+            self._run.feed(row[np.newaxis])
+        except BaseException:
+            self._run = None  # it closed its sinks with the error; the next step starts a new one
+            raise
         if self._observer.frame is None:
             raise CoreError(f"core {self.emulator.core_name} ran a frame without a picture")
         return self._observer.frame
@@ -188,6 +197,7 @@ class Recorder:
 
         The next step's reward measures deltas from the loaded moment, not from before the jump.
         """
+        self._end_run()
         self._take.load(slot)
         if self._observer.evaluator is not None:
             self._observer.evaluator.start_from(self.emulator.address_space(self.system))
@@ -199,6 +209,7 @@ class Recorder:
             return self.movie
         self._closed = True
         try:
+            self._end_run()
             if self._take.frames:
                 movie = self._take.finish(self._options).with_meta(core=self._core.name)
                 bk2.write(movie, self.out, force=self._force)
@@ -212,6 +223,11 @@ class Recorder:
         if self._journal is not None and (self.movie is not None or not self._take.frames):
             self._journal.path.unlink(missing_ok=True)  # the movie is safe (or there was nothing to keep)
         return self.movie
+
+    def _end_run(self) -> None:
+        run, self._run = self._run, None
+        if run is not None:
+            run.close()
 
     def __enter__(self) -> Recorder:
         return self

@@ -6,7 +6,9 @@ each sink what it needs (video, audio, snapshots of RAM and screen at given
 rows, RAM variables after every frame), runs the emulator in C-side batches
 cut at the snapshot rows, and hands the resulting `FrameBatch` values to
 every sink in order. RAM variables are copied by the host after each frame,
-so rewards of every frame cost no extra C calls.
+so rewards of every frame cost no extra C calls. `replay` runs an input
+source to its end; a `Run` is the same loop fed by its caller (an agent's
+steps).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from typing import Protocol
 
 import numpy as np
 
-from retrotool.emulator import Emulator, Watch
+from retrotool.emulator import Emulator
 from retrotool.errors import RetroToolError, StateError
 from retrotool.frames import FrameBatch
 from retrotool.native import AvInfo
@@ -107,6 +109,107 @@ def load_start(emulator: Emulator, state: bytes | None) -> None:
     emulator.set_state(state)
 
 
+class Run:
+    """The replay loop, fed its input rows by the caller: set up once, fed many times, closed once.
+
+    `replay` feeds it from an input source; an agent feeds it one row per
+    step, so a step costs no set-up (sinks asked and opened, RAM watched).
+    `frames` bounds the rows: sinks are asked what they need for that many.
+    On any error every sink is closed with it (so it can remove partial
+    output) and the error propagates.
+    """
+
+    def __init__(
+        self, emulator: Emulator, system: System, sinks: Sequence[Sink], *, players: int, frames: int,
+        batch: int | None = None,
+    ) -> None:
+        if players > emulator.ports:
+            raise StateError(f"the input has {players} players but the emulator has {emulator.ports} ports")
+        self.emulator, self.system, self.sinks = emulator, system, list(sinks)
+        self.info = ReplayInfo(
+            system, frames, players, emulator.av_info, emulator.core_name,
+            emulator.core_version, emulator.content_sha1, int(emulator.ram.size),
+        )
+        needs = [s.needs(frames) for s in self.sinks]
+        self._video = any(n.video for n in needs)
+        self._audio = any(n.audio for n in needs)
+        variables = {name: v for n in needs for name, v in n.variables.items()}
+        rams = any(n.rams for n in needs)
+        self._stops = _snapshot_rows(needs)
+        if batch is None:
+            batch = max(1, VIDEO_BATCH_BYTES // emulator.av_info.frame_bytes) if self._video else HEADLESS_BATCH
+            batch = min(batch, max(1, RAM_BATCH_BYTES // self.info.ram_size)) if rams else batch
+        self.batch = batch
+        self.row = 0  # rows run so far
+        self._opened: list[Sink] = []
+        self._closed = False
+        self._watch = emulator.watch(system, variables, batch, ram=rams) if variables or rams else None
+        try:
+            for s in self.sinks:
+                s.open(self.info)
+                self._opened.append(s)
+        except BaseException as e:
+            self.close(e)
+            raise
+
+    def next_rows(self) -> int:
+        """Rows the next C call takes: up to the batch size, the next snapshot row and `frames`."""
+        end = min(self.row + self.batch, self.info.frames)
+        k = int(np.searchsorted(self._stops, self.row))
+        if k < self._stops.size and self._stops[k] < end:
+            end = int(self._stops[k]) + 1
+        return end - self.row
+
+    def feed(self, buttons: np.ndarray) -> None:
+        """Run rows uint8 [k, players, n_buttons] after the rows fed before; k <= next_rows()."""
+        if not 0 < len(buttons) <= self.next_rows():
+            raise RetroToolError(f"fed {len(buttons)} rows where the loop takes 1 to {self.next_rows()}; a retrotool bug")
+        try:
+            self._run(buttons)
+        except BaseException as e:
+            self.close(e)
+            raise
+
+    def close(self, error: BaseException | None = None) -> None:
+        """Close every sink (with the error that ended the run, if one did); closing twice does nothing."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._watch is not None:
+            self.emulator.unwatch()
+        for s in self._opened:
+            s.close(error)
+
+    def _run(self, buttons: np.ndarray) -> None:
+        emulator, row = self.emulator, self.row
+        end = row + len(buttons)
+        k = int(np.searchsorted(self._stops, row))
+        snap = k < self._stops.size and self._stops[k] == end - 1
+        masks = self.system.masks(buttons)
+        segments = emulator.run(masks, video=self._video, audio=self._audio)
+        sound = emulator.audio() if self._audio else None
+        watch = self._watch
+        values = watch.values(end - row) if watch is not None else None
+        every_ram = watch.rams(end - row) if watch is not None and watch.has_ram else None
+        for i, (first, frames) in enumerate(segments):
+            last_segment = i == len(segments) - 1
+            stop = end if last_segment else row + segments[i + 1][0]
+            batch_value = FrameBatch(
+                start=row + first,
+                buttons=buttons[first : stop - row],
+                masks=masks[first : stop - row],
+                video=frames,
+                audio=sound if last_segment else None,
+                ram=emulator.ram.tobytes() if snap and last_segment else None,
+                screen=_screen(emulator, frames) if snap and last_segment else None,
+                values={name: v[first : stop - row] for name, v in values.items()} if values is not None else None,
+                rams=every_ram[first : stop - row] if every_ram is not None else None,
+            )
+            for s in self.sinks:
+                s.consume(batch_value)
+        self.row = end
+
+
 def replay(
     emulator: Emulator,
     system: System,
@@ -125,95 +228,25 @@ def replay(
     is closed with that error (so it can remove partial output) and the
     error propagates.
     """
-    if source.players > emulator.ports:
-        raise StateError(f"the input has {source.players} players but the emulator has {emulator.ports} ports")
-    info = ReplayInfo(
-        system, source.frames, source.players, emulator.av_info, emulator.core_name,
-        emulator.core_version, emulator.content_sha1, int(emulator.ram.size),
-    )
-    needs = [s.needs(source.frames) for s in sinks]
-    video = any(n.video for n in needs)
-    audio = any(n.audio for n in needs)
-    variables = {name: v for n in needs for name, v in n.variables.items()}
-    rams = any(n.rams for n in needs)
-    stops = _snapshot_rows(needs)
-    if batch is None:
-        batch = max(1, VIDEO_BATCH_BYTES // emulator.av_info.frame_bytes) if video else HEADLESS_BATCH
-        batch = min(batch, max(1, RAM_BATCH_BYTES // info.ram_size)) if rams else batch
-    opened: list[Sink] = []
-    watch = emulator.watch(system, variables, batch, ram=rams) if variables or rams else None
+    run = Run(emulator, system, sinks, players=source.players, frames=source.frames, batch=batch)
     try:
-        for s in sinks:
-            s.open(info)
-            opened.append(s)
-        rows = _loop(emulator, system, source, sinks, stops, (video, audio), watch, batch, progress)
+        while run.row < source.frames:
+            buttons = source.read(run.row, run.next_rows())
+            if not len(buttons):  # the source ended early
+                break
+            run.feed(buttons)
+            if progress is not None:
+                progress(run.row, source.frames)
     except BaseException as e:
-        for s in opened:
-            s.close(e)
+        run.close(e)
         raise
-    finally:
-        if watch is not None:
-            emulator.unwatch()
-    for s in sinks:
-        s.close(None)
-    return info if rows == info.frames else dataclasses.replace(info, frames=rows)
+    run.close()
+    return run.info if run.row == run.info.frames else dataclasses.replace(run.info, frames=run.row)
 
 
 def _snapshot_rows(needs: list[Needs]) -> np.ndarray:
     rows = [n.snapshots for n in needs if n.snapshots.size]
     return np.unique(np.concatenate(rows)) if rows else np.empty(0, np.int64)
-
-
-def _loop(
-    emulator: Emulator,
-    system: System,
-    source: InputSource,
-    sinks: Sequence[Sink],
-    stops: np.ndarray,
-    wants: tuple[bool, bool],
-    watch: Watch | None,
-    batch: int,
-    progress: Callable[[int, int], None] | None,
-) -> int:
-    video, audio = wants
-    total = source.frames
-    row = 0
-    while row < total:
-        end = min(row + batch, total)
-        k = int(np.searchsorted(stops, row))
-        if k < stops.size and stops[k] < end:
-            end = int(stops[k]) + 1
-        buttons = source.read(row, end - row)
-        if len(buttons) < end - row:  # the source ended early
-            if not len(buttons):
-                break
-            end = row + len(buttons)
-        masks = system.masks(buttons)
-        segments = emulator.run(masks, video=video, audio=audio)
-        sound = emulator.audio() if audio else None
-        values = watch.values(end - row) if watch is not None else None
-        every_ram = watch.rams(end - row) if watch is not None and watch.has_ram else None
-        snap = k < stops.size and stops[k] == end - 1
-        for i, (first, frames) in enumerate(segments):
-            last_segment = i == len(segments) - 1
-            stop = end if last_segment else row + segments[i + 1][0]
-            batch_value = FrameBatch(
-                start=row + first,
-                buttons=buttons[first : stop - row],
-                masks=masks[first : stop - row],
-                video=frames,
-                audio=sound if last_segment else None,
-                ram=emulator.ram.tobytes() if snap and last_segment else None,
-                screen=_screen(emulator, frames) if snap and last_segment else None,
-                values={name: v[first : stop - row] for name, v in values.items()} if values is not None else None,
-                rams=every_ram[first : stop - row] if every_ram is not None else None,
-            )
-            for s in sinks:
-                s.consume(batch_value)
-        row = end
-        if progress is not None:
-            progress(row, total)
-    return row
 
 
 def _screen(emulator: Emulator, frames: np.ndarray | None) -> np.ndarray:

@@ -9,6 +9,7 @@ map or from system RAM at the system's RAM base.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import sys
@@ -60,8 +61,9 @@ class AddressSpace:
         return None
 
 
+@functools.cache
 def _byte_order(code: str) -> np.ndarray:
-    """Permutation putting a type's bytes (in address order) most significant first."""
+    """Permutation putting a type's bytes (in address order) most significant first (cached: per frame batch)."""
     order, _, count = _TYPE.match(code).groups()  # type: ignore[union-attr]
     size = int(count)
 

@@ -17,7 +17,7 @@ from retrotool.emulator import Emulator
 from retrotool.errors import CoreError
 from retrotool.movie import Movie
 from retrotool.record.builder import MovieBuilder
-from retrotool.replay import InputSource, ReplayInfo, Sink, replay
+from retrotool.replay import InputSource, ReplayInfo, Run, Sink, replay
 from retrotool.systems import System
 
 
@@ -49,6 +49,14 @@ class Take:
         if info.frames:
             self._screen = None
         return info
+
+    def run(self, players: int, sinks: Sequence[Sink] = (), frames: int = 1 << 20) -> Run:
+        """The loop for rows fed one call at a time (an agent's steps), after the movie so far.
+
+        Close it before `save`'s slots are loaded or the movie is finished.
+        """
+        self._screen = None  # the caller feeds it at once
+        return Run(self.emulator, self.system, [self.builder, *sinks], players=players, frames=frames)
 
     def save(self) -> Slot:
         return Slot(self.frames, self.emulator.get_state(), self.screen())
