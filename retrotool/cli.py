@@ -258,13 +258,13 @@ def info(movie: MovieArg) -> None:
 
 @app.command()
 def record(
-    game_arg: Annotated[Optional[str], typer.Argument(metavar="[GAME]", help="Game to play in a window (like --game).", show_default=False)] = None,
+    game_arg: Annotated[Optional[str], typer.Argument(metavar="GAME", help="Game to play in a window (like --game).", show_default=False)] = None,
     output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Movie file to write (.bk2). Default when playing: GAME-DATE-TIME.bk2.", show_default=False)] = None,
     game: Annotated[Optional[str], typer.Option(help="Game integration (see `retrotool games`): ROM, state, GameName.")] = None,
     rom: Annotated[Optional[Path], typer.Option(help="ROM file (instead of, or to override, --game's).")] = None,
     system: Annotated[Optional[str], typer.Option(help="System (Genesis, Nes, ..., Test). Default: the game's, or from the ROM's extension.")] = None,
     core: CoreOpt = None,
-    input: Annotated[Optional[Path], typer.Option("--input", help="Scripted: buttons from a .npy file: [frames, players, buttons] 0/1 or uint16 masks.")] = None,
+    input: Annotated[Optional[Path], typer.Option("--input", help="Scripted: buttons from a .npy file: (frames, players, buttons) 0/1 or uint16 masks.")] = None,
     random: Annotated[bool, typer.Option("--random", help="Scripted: random buttons (reproducible with --seed).")] = False,
     seed: Annotated[int, typer.Option(help="Seed for --random.")] = 0,
     frames: Annotated[Optional[int], typer.Option(min=1, help="Number of frames (required with --random).")] = None,
@@ -434,7 +434,7 @@ def dump_dataset(
     output: Annotated[Path, typer.Option("-o", "--output", help="Dataset folder (created; re-running resumes it).", show_default=False)],
     format: Annotated[dump.OutputFormat, typer.Option("--format", help="npz episodes + manifest.json, or also a Minari dataset in OUT/data.")] = dump.OutputFormat.NPZ,
     obs: Annotated[ObsKind, typer.Option(help="Observations: the picture, the system RAM, or both.")] = ObsKind.RGB,
-    grayscale: Annotated[bool, typer.Option("--grayscale", help="Pictures as luma, [h, w, 1].")] = False,
+    grayscale: Annotated[bool, typer.Option("--grayscale", help="Pictures as luma: one channel, (h, w, 1).")] = False,
     resize: Annotated[Optional[str], typer.Option(help="Resize pictures to WxH (nearest neighbour, after --crop).")] = None,
     crop: Annotated[Optional[str], typer.Option(help="Keep X,Y,W,H of the native picture.")] = None,
     frame_skip: Annotated[int, typer.Option(min=1, help="Rows per step: one observation every K rows.")] = 1,
