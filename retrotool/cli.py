@@ -89,7 +89,7 @@ def _summary(result: jobs.RunResult, title: str) -> None:
     if result.checkpoints:
         rows.insert(4, ("checkpoints", str(result.checkpoints)))
     for key, value in rows:
-        table.add_row(key, value)
+        table.add_row(escape(key), escape(value))
     out.print(table)
 
 
@@ -150,7 +150,7 @@ def playback(
             result = jobs.playback(paths[0], core=core, rom=rom, trace=trace, trace_every=trace_every, force=force, progress=progress)
     _summary(result, f"replayed {paths[0]}")
     if trace is not None:
-        out.print(f"trace written to {trace}")
+        out.print(f"trace written to {escape(str(trace))}")
 
 
 def _crop(value: str | None) -> tuple[int, int, int, int] | None:
@@ -177,7 +177,7 @@ def _render(
         _summary(result.run, f"rendered {paths[0]}")
         size = f", {result.size[0]}x{result.size[1]}" if result.size else ""
         for path in result.outputs:
-            out.print(f"wrote {path} ({result.frames} frames{size})")
+            out.print(f"wrote {escape(str(path))} ({result.frames} frames{size})")
         return
     if trace is not None:
         raise RetroToolError("--trace takes a single movie")
@@ -190,10 +190,10 @@ def _render(
         table.add_column(name, overflow="fold")
     for o in outcomes:
         if o.result is None:
-            table.add_row(str(o.movie), "-", "-", f"[red]{escape(o.error or '')}[/red]")
+            table.add_row(escape(str(o.movie)), "-", "-", f"[red]{escape(o.error or '')}[/red]")
         else:
             files = ", ".join(str(p) for p in o.result.outputs)
-            table.add_row(str(o.movie), str(o.result.frames), f"{o.result.run.fps:,.0f}", files)
+            table.add_row(escape(str(o.movie)), str(o.result.frames), f"{o.result.run.fps:,.0f}", escape(files))
     out.print(table)
     failed = sum(o.error is not None for o in outcomes)
     if failed:
@@ -209,10 +209,10 @@ def _playback_many(paths: list[Path], core: str | None, rom: Path | None) -> Non
     for path, r in jobs.playback_each(paths, core=core, rom=rom):
         if isinstance(r, RetroToolError):
             failed += 1
-            table.add_row(str(path), "-", "-", "[red]failed[/red]")
-            err.print(f"[red]error:[/red] {r}", highlight=False, soft_wrap=True)
+            table.add_row(escape(str(path)), "-", "-", "[red]failed[/red]")
+            err.print(f"[red]error:[/red] {escape(str(r))}", highlight=False, soft_wrap=True)
         else:
-            table.add_row(str(path), str(r.frames), f"{r.fps:,.0f}", r.ram_sha256)
+            table.add_row(escape(str(path)), str(r.frames), f"{r.fps:,.0f}", r.ram_sha256)
     out.print(table)
     if failed:
         raise RetroToolError(f"{failed} of {len(paths)} movies failed")
@@ -240,10 +240,10 @@ def info(movie: MovieArg) -> None:
     s = jobs.summarize(movie)
     m = s.movie
     start = "power-on" if m.state is None else f"{m.state_format} savestate, {len(m.state):,} bytes"
-    out.print(f"[bold]{movie}[/bold]: {m.system}, {m.frames:,} frames, {m.players} player(s), starts from {start}")
+    out.print(f"[bold]{escape(str(movie))}[/bold]: {m.system}, {m.frames:,} frames, {m.players} player(s), starts from {start}")
     header = Table(title="header", show_header=False, title_justify="left")
     for key, value in m.header:
-        header.add_row(key, value)
+        header.add_row(escape(key), escape(value))
     out.print(header)
     presses = Table(title="frames each button is held", title_justify="left")
     presses.add_column("button")
@@ -253,7 +253,7 @@ def info(movie: MovieArg) -> None:
         presses.add_row(name, *(f"{int(s.presses[p, b]):,}" for p in range(m.players)))
     out.print(presses)
     if m.checkpoints:
-        out.print(f"{len(m.checkpoints)} checkpoints, core {m.meta.get('core', '?')} {m.meta.get('core_version', '')}")
+        out.print(escape(f"{len(m.checkpoints)} checkpoints, core {m.meta.get('core', '?')} {m.meta.get('core_version', '')}"))
 
 
 @app.command()
@@ -318,7 +318,7 @@ def _played(result: recording.LiveResult) -> None:
         out.print("nothing was played, so no movie was written")
         return
     verified = f"verified by a replay ({result.checkpoints} checkpoints)" if result.checkpoints else "not verified"
-    out.print(f"wrote {result.movie}: {result.frames} frames ({result.duration:.1f} s of game time), "
+    out.print(f"wrote {escape(str(result.movie))}: {result.frames} frames ({result.duration:.1f} s of game time), "
               f"{result.rerecords} rerecords, {verified}")
     (frame_mean, frame_p99), (work_mean, work_p99) = (result.timing.ms(result.timing.intervals),
                                                       result.timing.ms(result.timing.work))
@@ -326,13 +326,13 @@ def _played(result: recording.LiveResult) -> None:
         out.print(f"frame time {frame_mean:.2f} ms mean, {frame_p99:.2f} ms p99; "
                   f"work per frame {work_mean:.2f} ms mean, {work_p99:.2f} ms p99")
     for shot in result.screenshots:
-        out.print(f"screenshot {shot}")
+        out.print(f"screenshot {escape(str(shot))}")
 
 
 def _recover(journal: Path, output: Path | None, core: str | None, rom: Path | None, force: bool) -> None:
     done = recording.recover(journal, output, core=core, rom=rom, force=force)
     torn = " (its last line was cut short and left out)" if done.torn else ""
-    out.print(f"recovered {done.frames} frames{torn} into {done.movie}: {done.rerecords} rerecords, "
+    out.print(f"recovered {done.frames} frames{torn} into {escape(str(done.movie))}: {done.rerecords} rerecords, "
               f"{done.checkpoints} live checkpoints replayed identically")
 
 
@@ -396,7 +396,7 @@ def games(
     for name in ("game", "system", "ROM", "states", "from"):
         table.add_column(name)
     for c in cells:
-        table.add_row(*c)
+        table.add_row(*(escape(x) for x in c))
     out.print(table)
 
 
@@ -408,7 +408,7 @@ def import_(
 
     Example: retrotool import ~/roms
     """
-    imported = catalog.import_roms(paths, report=lambda game, name: out.print(f"imported {name} -> {game}"))
+    imported = catalog.import_roms(paths, report=lambda game, name: out.print(escape(f"imported {name} -> {game}")))
     out.print(f"{imported} ROM(s) imported")
 
 
@@ -424,7 +424,7 @@ def cores_(
     for name in ("system", "core", "found in", "path"):
         table.add_column(name, overflow="fold")
     for row in catalog.list_cores(systems.get(system) if system else None):
-        table.add_row(row.system, row.core, row.origin or "[red]not found[/red]", str(row.path or row.hint))
+        table.add_row(row.system, row.core, row.origin or "[red]not found[/red]", escape(str(row.path or row.hint)))
     out.print(table)
 
 
@@ -468,14 +468,14 @@ def dump_dataset(
         table.add_column(name, overflow="fold")
     for o in result.outcomes:
         if o.record is None:
-            table.add_row(str(o.movie), "-", "-", f"[red]{escape(o.error or '')}[/red]")
+            table.add_row(escape(str(o.movie)), "-", "-", f"[red]{escape(o.error or '')}[/red]")
         else:
             note = " (already there)" if o.resumed else ""
-            table.add_row(str(o.movie), str(o.record["steps"]), f"{o.record['total_reward']:g}", o.record["file"] + note)
+            table.add_row(escape(str(o.movie)), str(o.record["steps"]), f"{o.record['total_reward']:g}", escape(o.record["file"]) + note)
     out.print(table)
     out.print(f"{result.steps:,} steps written in {result.seconds:.1f} s")
     if result.minari is not None:
-        out.print(f"Minari dataset: {result.minari} (minari.load_dataset({to_minari.dataset_id(output)!r}) "
+        out.print(f"Minari dataset: {escape(str(result.minari))} (minari.load_dataset({to_minari.dataset_id(output)!r}) "
                   f"with MINARI_DATASETS_PATH={output.resolve().parent})")
     if result.failed:
         raise RetroToolError(f"{len(result.failed)} of {len(result.outcomes)} movies failed; the others are in {output}")

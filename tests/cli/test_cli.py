@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import shutil
 import zipfile
 from pathlib import Path
 
@@ -161,3 +162,12 @@ def test_a_crashing_core_ends_only_its_movie(recorded: Path, cli, tmp_path: Path
     here = cli("playback", "crash.bk2", cwd=tmp_path)  # not isolated: the process dies, but says why
     assert here.returncode == -11 and "Traceback" not in here.stderr
     assert "retrotool: the libretro core retrotool-testcore crashed (SIGSEGV) after 123 frames" in here.stderr
+
+
+def test_square_brackets_in_names_and_messages_are_printed(recorded: Path, cli, tmp_path: Path) -> None:
+    """Rich reads [x] as markup: file names and messages must reach the terminal as they are."""
+    shutil.copy(recorded, tmp_path / "run[take two].bk2")
+    info = cli("info", "run[take two].bk2", cwd=tmp_path)
+    assert info.returncode == 0 and "run[take two].bk2" in info.stdout, info.stdout
+    play = cli("playback", "run[take two].bk2", "--trace", "t[final].jsonl", cwd=tmp_path)
+    assert play.returncode == 0 and "t[final].jsonl" in play.stdout, play.stdout
