@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import json
+import operator
 import re
 import sys
 from collections.abc import Callable, Mapping, Sequence
@@ -96,6 +97,8 @@ class Variable:
 
     def decode(self, raw: np.ndarray) -> np.ndarray:
         """Values of raw bytes uint8 [n, size] (address order, one row per frame) as int64 [n]."""
+        if raw.shape[0] == 1:  # one frame (an agent's step): numpy's per-call cost would dominate
+            return np.array([self._decode_one(raw[0, _byte_order(self.type)].tobytes())], np.int64)
         data = raw[:, _byte_order(self.type)].astype(np.uint64)
         fmt = self.type[-2]
         if fmt in "ui":
@@ -109,6 +112,19 @@ class Variable:
             value = _digits(digits, 100)
         else:  # "n": one digit per byte, in the low nibble
             value = _digits((data & np.uint64(15)) % np.uint64(10), 10)
+        return value & self.mask if self.mask is not None else value
+
+
+    def _decode_one(self, data: bytes) -> int:
+        """`decode` of one frame's bytes, most significant first, in plain Python (same results)."""
+        fmt = self.type[-2]
+        if fmt in "ui":
+            value = int.from_bytes(data, "big", signed=fmt == "i")
+        elif fmt == "d":
+            value = int("".join(f"{(b >> 4) % 10}{(b & 15) % 10}" for b in data) or "0")
+        else:
+            value = int("".join(str((b & 15) % 10) for b in data) or "0")
+        value = (value + (1 << 63)) % (1 << 64) - (1 << 63)  # int64, as the batch decoding wraps
         return value & self.mask if self.mask is not None else value
 
 
@@ -148,8 +164,12 @@ def load_variables(path: Path) -> dict[str, Variable]:
 
 
 Values = Mapping[str, np.ndarray]  # RAM variable → int64 [n], one value per frame
+# The rules below compute on numpy arrays of many frames and on one frame's plain numbers alike
+# (an agent's one-frame steps: numpy's per-call cost would dominate them).
+Number = Any  # float | np.ndarray
+Frames = Mapping[str, Number]
 
-_OPS: dict[str, Callable[[np.ndarray, float], np.ndarray]] = {
+_OPS: dict[str, Callable[[Number, float], Number]] = {
     "equal": lambda a, b: a == b,
     "negative-equal": lambda a, b: -a == b,
     "not-equal": lambda a, b: a != b,
@@ -176,17 +196,17 @@ class Term:
     reward: float
     penalty: float
 
-    def measure(self, now: Values, before: Values, n: int) -> np.ndarray:
-        """float64 [n]; 0 where the variable cannot be read."""
+    def measure(self, now: Frames, before: Frames) -> Number:
+        """The measured value (float, or float64 per frame); 0 where the variable cannot be read."""
         value = now.get(self.variable)
         if value is None:
-            return np.zeros(n)
-        m = value.astype(np.float64)
+            return 0.0
+        m = value * 1.0
         if self.measurement == "delta":
             m = m - before[self.variable]
         if self.op is not None:
             op = _OPS.get(self.op)  # an unknown op passes the value through
-            m = op(m, self.reference).astype(np.float64) if op is not None else m
+            m = op(m, self.reference) * 1.0 if op is not None else m
         return m
 
 
@@ -222,20 +242,20 @@ class Scenario:
     actions: tuple[tuple[tuple[str, ...], ...], ...] | None = None
     source: str = ""  # the file it came from, for messages
 
-    def reward(self, now: Values, before: Values, n: int) -> np.ndarray:
-        """float64 [n]: m * reward where m > 0, m * penalty where m < 0, summed over terms."""
-        total = np.full(n, self.time_reward)
+    def reward(self, now: Frames, before: Frames) -> Number:
+        """m * reward where m > 0, m * penalty where m < 0, summed over terms, plus the time reward."""
+        total = self.time_reward
         for t in self.reward_terms:
-            m = t.measure(now, before, n)
-            total += np.where(m > 0, m * t.reward, np.where(m < 0, m * t.penalty, 0.0))
+            m = t.measure(now, before)
+            total = total + m * t.reward * (m > 0) + m * t.penalty * (m < 0)
         return total
 
-    def done(self, now: Values, before: Values, n: int) -> np.ndarray:
-        """bool [n]: the done terms' results > 0, any or all of them."""
-        if not self.done_terms:
-            return np.zeros(n, np.bool_)
-        hits = np.stack([t.measure(now, before, n) > 0 for t in self.done_terms])
-        return np.asarray(hits.all(axis=0) if self.done_all else hits.any(axis=0))
+    def done(self, now: Frames, before: Frames) -> Number:
+        """Whether the done terms' results are > 0: all of them, or any."""
+        hits = [t.measure(now, before) > 0 for t in self.done_terms]
+        if not hits:
+            return False
+        return functools.reduce(operator.and_ if self.done_all else operator.or_, hits)
 
 
 def load_scenario(path: Path) -> Scenario:
@@ -272,6 +292,11 @@ def _actions(path: Path, spec: Any) -> tuple[tuple[tuple[str, ...], ...], ...] |
     return tuple(tuple(tuple(c) for c in g) for g in spec)
 
 
+def _per_frame(x: Number, n: int, dtype: type) -> np.ndarray:
+    """A rule's result as one value per frame (a rule of constants gives one number for all)."""
+    return x.astype(dtype) if isinstance(x, np.ndarray) and x.shape == (n,) else np.full(n, x, dtype)
+
+
 class Evaluator:
     """Rewards and done flags of a game, fed its RAM variables frame after frame.
 
@@ -296,6 +321,13 @@ class Evaluator:
         """Rewards float64 [n] and done flags bool [n] of the next n frames (values: int64 [n] each)."""
         if self.scenario is None or n == 0:
             return np.zeros(n), np.zeros(n, np.bool_)
-        before = {k: np.concatenate([self._last.get(k, v[:1]), v[:-1]]) for k, v in values.items()}
+        now: Frames
+        if n == 1:  # one frame (an agent's step): plain numbers
+            now = {k: int(v[0]) for k, v in values.items()}
+            before: Frames = {k: int(self._last[k][0]) if k in self._last else now[k] for k in now}
+        else:
+            now = values
+            before = {k: np.concatenate([self._last.get(k, v[:1]), v[:-1]]) for k, v in values.items()}
         self._last = {k: v[-1:].copy() for k, v in values.items()}
-        return self.scenario.reward(values, before, n), self.scenario.done(values, before, n)
+        reward, done = self.scenario.reward(now, before), self.scenario.done(now, before)
+        return _per_frame(reward, n, np.float64), _per_frame(done, n, np.bool_)

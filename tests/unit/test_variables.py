@@ -42,6 +42,9 @@ def test_type_codes(code: str, raw: bytes, expected: int) -> None:
 
 def test_mask_and_out_of_range() -> None:
     assert Variable("v", 0x100, "|u1", mask=0x0F).read(space(b"\xab")) == 0x0B
+    assert Variable("v", 0x100, "|u1", mask=0x0F).decode(np.array([[0xAB], [0x1C]], np.uint8)).tolist() == [0x0B, 0x0C]
+    huge = np.array([[0xFF] * 8] * 2, np.uint8)  # above int64: both paths wrap the same way
+    assert Variable("v", 0, ">u8").decode(huge).tolist() == [-1, -1] == [Variable("v", 0, ">u8").decode(huge[:1])[0]] * 2
     assert Variable("v", 0x200, "|u1").read(space(b"\xab")) is None
     assert Variable("v", 0x100, ">u2").read(space(b"\xab")) is None  # runs past the block
 
