@@ -40,6 +40,25 @@ def test_system():
     return systems.get("Test")
 
 
+def _ffmpeg_processes(parent: int | None) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        name, rest = text[text.index("(") + 1 : text.rindex(")")], text[text.rindex(")") + 2 :].split()
+        if "ffmpeg" in name and (parent is None or int(rest[1]) == parent):
+            found.append(int(stat.parent.name))
+    return found
+
+
+@pytest.fixture
+def ffmpeg_processes():
+    """ffmpeg_processes(parent): live or unreaped ffmpeg processes whose parent is `parent` (None: any parent)."""
+    return _ffmpeg_processes
+
+
 def _random_buttons(frames: int, players: int = 1, seed: int = 0) -> np.ndarray:
     from retrotool import systems
     from retrotool.record.sources import random_buttons

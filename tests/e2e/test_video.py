@@ -78,20 +78,6 @@ def packet_times(path: Path) -> dict[int, tuple[str, list[tuple[int, int]]]]:
     return out
 
 
-def ffmpeg_children() -> list[int]:
-    """Live or unreaped ffmpeg processes whose parent is this test process."""
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            text = stat.read_text()
-        except OSError:
-            continue
-        rest = text[text.rindex(")") + 2 :].split()
-        if int(rest[1]) == os.getpid() and "ffmpeg" in text[: text.rindex(")")]:
-            found.append(int(stat.parent.name))
-    return found
-
-
 def emulator_frames(movie_path: Path, testcore: Path) -> np.ndarray:
     m = bk2.read(movie_path)
     with Emulator(testcore, movie_path.parent / "testgame.tst", ports=2) as emu:
@@ -172,9 +158,9 @@ def test_range_cuts_video_and_audio_together(movie: Path, tmp_path: Path, testco
     assert np.sqrt((head**2).mean()) > 1000 and np.sqrt((tail**2).mean()) < 50  # START held from row 100
 
 
-def test_no_ffmpeg_outlives_a_render(movie: Path, tmp_path: Path) -> None:
+def test_no_ffmpeg_outlives_a_render(movie: Path, tmp_path: Path, ffmpeg_processes) -> None:
     render.render(movie, render.Targets(mp4=tmp_path / "a.mp4", gif=tmp_path / "a.gif"))
-    assert ffmpeg_children() == []
+    assert ffmpeg_processes(os.getpid()) == []
 
     def interrupt(done: int, total: int) -> None:
         if done > 100:
@@ -183,7 +169,7 @@ def test_no_ffmpeg_outlives_a_render(movie: Path, tmp_path: Path) -> None:
     with pytest.raises(KeyboardInterrupt):
         render.render(movie, render.Targets(mp4=tmp_path / "b.mp4", png_dir=tmp_path / "b"),
                       progress=interrupt)
-    assert ffmpeg_children() == []
+    assert ffmpeg_processes(os.getpid()) == []
     assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith("m.")) == [
         "a.gif", "a.mp4", "testgame.tst"
     ]
@@ -317,7 +303,7 @@ def test_airstriker_lossless_frames_and_sound(tmp_path: Path) -> None:
     assert np.abs(audio).max() > 1000
 
 
-def test_ctrl_c_in_a_terminal_stops_ffmpeg_and_leaves_nothing(tmp_path: Path, rom: Path, buttons) -> None:
+def test_ctrl_c_in_a_terminal_stops_ffmpeg_and_leaves_nothing(tmp_path: Path, rom: Path, buttons, ffmpeg_processes) -> None:
     """SIGINT to the foreground process group (what Ctrl-C does) reaches Python, which kills ffmpeg."""
     (tmp_path / rom.name).write_bytes(rom.read_bytes())
     jobs.record(system=systems.get("Test"), core=None, rom=tmp_path / rom.name, buttons=buttons(20000),
@@ -328,8 +314,7 @@ def test_ctrl_c_in_a_terminal_stops_ffmpeg_and_leaves_nothing(tmp_path: Path, ro
     encoders: list[int] = []
     deadline = time.monotonic() + 30
     while not encoders and time.monotonic() < deadline and proc.poll() is None:
-        encoders = [int(s.parent.name) for s in Path("/proc").glob("[0-9]*/stat")
-                    if _parent_and_name(s) == (proc.pid, True)]
+        encoders = ffmpeg_processes(proc.pid)
         time.sleep(0.05)
     assert encoders, "ffmpeg never started"
     os.killpg(proc.pid, signal.SIGINT)  # to the process group, as a terminal's Ctrl-C
@@ -351,7 +336,7 @@ def _session(sid: int) -> list[int]:
     return out
 
 
-def test_ctrl_c_during_many_renders_ends_every_process(tmp_path: Path, rom: Path, buttons) -> None:
+def test_ctrl_c_during_many_renders_ends_every_process(tmp_path: Path, rom: Path, buttons, ffmpeg_processes) -> None:
     """Ctrl-C with two movies rendering in their zygotes' children: all of them stop, nothing is left."""
     (tmp_path / rom.name).write_bytes(rom.read_bytes())
     for name in ("a", "b"):
@@ -362,8 +347,7 @@ def test_ctrl_c_during_many_renders_ends_every_process(tmp_path: Path, rom: Path
                             text=True, start_new_session=True, preexec_fn=_default_sigint)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and proc.poll() is None:
-        encoders = [s for s in Path("/proc").glob("[0-9]*/stat") if _parent_and_name(s)[1]]
-        if len([s for s in encoders if int(s.parent.name) in _session(proc.pid)]) == 2:
+        if len(set(ffmpeg_processes(None)) & set(_session(proc.pid))) == 2:
             break
         time.sleep(0.05)
     else:
@@ -381,14 +365,6 @@ def test_ctrl_c_during_many_renders_ends_every_process(tmp_path: Path, rom: Path
 def _default_sigint() -> None:
     """Background jobs of a shell start with SIGINT ignored; a terminal's foreground job does not."""
     signal.signal(signal.SIGINT, signal.SIG_DFL)
-
-
-def _parent_and_name(stat: Path) -> tuple[int, bool]:
-    try:
-        text = stat.read_text()
-    except OSError:
-        return -1, False
-    return int(text[text.rindex(")") + 2 :].split()[1]), "ffmpeg" in text[: text.rindex(")")]
 
 
 def test_info_overlay_draws_the_integrations_variables(tmp_path: Path, buttons) -> None:

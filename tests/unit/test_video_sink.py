@@ -27,20 +27,6 @@ from retrotool.variables import Variable
 SAMPLES = 735  # stereo samples per synthetic frame
 
 
-def ffmpeg_children() -> list[int]:
-    """Live or unreaped ffmpeg processes whose parent is this test process."""
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            text = stat.read_text()
-        except OSError:
-            continue
-        name, rest = text[text.index("(") + 1 : text.rindex(")")], text[text.rindex(")") + 2 :].split()
-        if int(rest[1]) == os.getpid() and "ffmpeg" in name:
-            found.append(int(stat.parent.name))
-    return found
-
-
 def _info(players: int = 1) -> ReplayInfo:
     av = AvInfo(160, 144, 160, 144, 160 / 144, 59.922743, 44100.0, 2)
     return ReplayInfo(systems.get("Test"), 0, players, av, "fake", "1", "0" * 40, 2048)
@@ -89,13 +75,13 @@ def leftovers(folder: Path) -> list[str]:
     return sorted(p.name for p in folder.iterdir() if ".tmp-" in p.name)
 
 
-def test_lossless_odd_size_decodes_to_the_exact_frames(tmp_path: Path) -> None:
+def test_lossless_odd_size_decodes_to_the_exact_frames(tmp_path: Path, ffmpeg_processes) -> None:
     video = _video(40, 145, 161)
     sink = VideoSink(tmp_path / "o.mp4", "mp4", VideoSettings(lossless=True))
     drive(sink, video)
     assert np.array_equal(decode(tmp_path / "o.mp4", 161, 145), video)
     assert sink.size == (161, 145) and sink.frames_written == 40 and sink.samples_written == 40 * SAMPLES
-    assert leftovers(tmp_path) == [] and ffmpeg_children() == []
+    assert leftovers(tmp_path) == [] and ffmpeg_processes(os.getpid()) == []
 
 
 def test_default_mp4_pads_odd_sizes_for_yuv420p(tmp_path: Path) -> None:
@@ -152,7 +138,7 @@ def test_ffmpeg_missing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None
     assert list(tmp_path.iterdir()) == []
 
 
-def test_ffmpeg_failing_shows_its_last_words_and_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_ffmpeg_failing_shows_its_last_words_and_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, ffmpeg_processes) -> None:
     fake = tmp_path / "fake-ffmpeg"
     fake.write_text("#!/bin/sh\necho 'starting up' >&2\necho 'Unknown encoder: codec exploded' >&2\nexit 3\n")
     fake.chmod(0o755)
@@ -164,17 +150,17 @@ def test_ffmpeg_failing_shows_its_last_words_and_command(tmp_path: Path, monkeyp
     text = str(caught.value)
     assert "Unknown encoder: codec exploded" in text and f"command: {fake}" in text and "-framerate 59922743/1000000" in text
     assert "\n" not in text
-    assert list(out.iterdir()) == [] and ffmpeg_children() == []
+    assert list(out.iterdir()) == [] and ffmpeg_processes(os.getpid()) == []
 
 
-def test_disk_full_while_writing_audio(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_disk_full_while_writing_audio(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, ffmpeg_processes) -> None:
     def full(self: wave.Wave_write, data: object) -> None:
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
     monkeypatch.setattr(wave.Wave_write, "writeframesraw", full)
     with pytest.raises(RetroToolError, match="cannot write the audio of .*o.mp4: No space left on device"):
         drive(VideoSink(tmp_path / "o.mp4", "mp4", VideoSettings()), _video(30))
-    assert list(tmp_path.iterdir()) == [] and ffmpeg_children() == []
+    assert list(tmp_path.iterdir()) == [] and ffmpeg_processes(os.getpid()) == []
 
 
 def test_unwritable_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -186,10 +172,10 @@ def test_unwritable_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
         drive(VideoSink(tmp_path / "o.mp4", "mp4", VideoSettings()), _video(5))
 
 
-def test_interrupt_kills_ffmpeg_and_removes_everything(tmp_path: Path) -> None:
+def test_interrupt_kills_ffmpeg_and_removes_everything(tmp_path: Path, ffmpeg_processes) -> None:
     with pytest.raises(KeyboardInterrupt):
         drive(VideoSink(tmp_path / "o.mp4", "mp4", VideoSettings()), _video(300), batch=50, interrupt_at=100)
-    assert list(tmp_path.iterdir()) == [] and ffmpeg_children() == []
+    assert list(tmp_path.iterdir()) == [] and ffmpeg_processes(os.getpid()) == []
 
 
 def test_info_overlay_needs_variables_and_asks_for_them(tmp_path: Path) -> None:
