@@ -150,13 +150,8 @@ def open_output(out: Path, fmt: str, options: DatasetOptions, force: bool) -> di
             f"{out} holds a dataset made with other options ({manifest['format']}, {manifest['options']}); "
             "pass --force to replace it, or choose another output folder"
         )
-    _sweep(out, ".*.tmp-*")  # left by a run that was killed
+    outputs.sweep(out)  # left by a run that was killed
     return manifest
-
-
-def _sweep(folder: Path, pattern: str) -> None:
-    for path in folder.glob(pattern):
-        shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
 
 
 def _admit(manifest: dict[str, Any], record: dict[str, Any]) -> str | None:
@@ -192,7 +187,7 @@ def _episode(job: Job, report: isolation.Report) -> dict[str, Any]:
 def _outcome(ended: isolation.Ended[Job]) -> Outcome:
     job = ended.arg
     if ended.died is not None:
-        outputs.sweep(job.target)  # what the dead process was writing
+        outputs.sweep(job.target.parent, job.target.name)  # what the dead process was writing
         return Outcome(job.movie, None, f"{job.movie}: the replay process died ({ended.died}); did the core crash?")
     if ended.error is not None:
         return Outcome(job.movie, None, str(ended.error))

@@ -61,9 +61,12 @@ def discard(tmp: Path) -> None:
     tmp.unlink(missing_ok=True)
 
 
-def sweep(target: Path) -> None:
-    """Remove what a process that died (a crashed core, kill -9) left under target's temporary names."""
-    for path in target.parent.glob(f".{glob.escape(target.name)}.tmp-*"):
+def sweep(folder: Path, name: str | None = None) -> None:
+    """Remove what a process that died (a crashed core, kill -9) left under temporary names in `folder`.
+
+    Only those of the output `name` when given, else every one.
+    """
+    for path in folder.glob(f".{glob.escape(name) if name is not None else '*'}.tmp-*"):
         shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
 
 

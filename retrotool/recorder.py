@@ -65,7 +65,7 @@ class _Observer:
         if self.evaluator is not None and batch.values is not None:
             rewards, dones = self.evaluator.steps(batch.values, batch.n)
             self.reward, self.done = float(rewards.sum()), bool(dones[-1])
-            self.info = {k: int(batch.values[k][-1]) if k in batch.values else None for k in self.evaluator.variables}
+            self.info = self.evaluator.info_after(batch.values)
 
     def close(self, error: BaseException | None) -> None:
         pass

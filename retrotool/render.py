@@ -150,7 +150,7 @@ def render_many(
         movie = ended.arg[0]
         if ended.died is not None:
             for _, target in ended.arg[1].files():  # what the dead process was writing
-                outputs.sweep(target)
+                outputs.sweep(target.parent, target.name)
             outcomes[movie] = RenderOutcome(movie, None, f"{movie}: the render process died ({ended.died}); did the core crash?")
         else:
             outcomes[movie] = RenderOutcome(movie, ended.value, str(ended.error) if ended.error is not None else None)

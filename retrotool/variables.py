@@ -309,6 +309,10 @@ class Evaluator:
         self.scenario = scenario
         self._last: dict[str, np.ndarray] = {}
 
+    def info_after(self, values: Values) -> dict[str, int | None]:
+        """Every variable's value after the last frame of a batch's values (None where unreadable)."""
+        return {name: int(values[name][-1]) if name in values else None for name in self.variables}
+
     def start_from(self, space: AddressSpace) -> None:
         """Measure the next frame's deltas from the values in `space` now (after a jump: a loaded state)."""
         self._last = {name: np.array([v]) for name, v in self.info(space).items() if v is not None}

@@ -83,8 +83,7 @@ class TraceSink:
             return
         row: dict[str, object] = {"frame": batch.last}
         if self.evaluator is not None and batch.values is not None:
-            info = {k: int(batch.values[k][-1]) if k in batch.values else None for k in self.evaluator.variables}
-            row.update(reward=self._reward, done=done, info=info)
+            row.update(reward=self._reward, done=done, info=self.evaluator.info_after(batch.values))
         row.update(ram=ram_hash(batch.ram), screen=screen_hash(batch.screen))
         self._file.write(json.dumps(row) + "\n")
         self._reward = 0.0
