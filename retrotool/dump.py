@@ -204,10 +204,7 @@ def _run_local(jobs_: Sequence[Job], workers: int, progress: WorkerProgress | No
 
 
 def _ray_task(job: Job) -> Outcome:
-    try:
-        return Outcome(job.movie, dump_episode(job), None)
-    except RetroToolError as e:
-        return Outcome(job.movie, None, str(e))
+    return _run_here(job, None)
 
 
 def _run_ray(jobs_: Sequence[Job], address: str | None) -> Iterator[Outcome]:
@@ -288,6 +285,8 @@ def _plan(movies: Sequence[Path], out: Path, manifest: dict[str, Any], template:
 
 
 def _run_here(job: Job, progress: WorkerProgress | None) -> Outcome:
+    """One movie in this process; its failure becomes its outcome."""
+
     def report(done: int, total: int) -> None:
         if progress is not None:
             progress(0, job.movie.name, done, total)
