@@ -33,13 +33,16 @@ class DiscreteActions:
         self.groups = [[list(combo) for combo in group] for group in groups]
         self.players = players
         self.n_buttons = len(buttons)
-        self._tables: list[tuple[np.ndarray, np.ndarray]] = []  # per group: its button columns, its combos
+        # per group: its button columns, its combos (bool [combos, columns]), the choice of a row no combo matches
+        self._tables: list[tuple[np.ndarray, np.ndarray, int]] = []
         for g, group in enumerate(self.groups):
             if not group:
                 raise ContentError(f"{source}: actions group {g} lists no combo")
             columns = sorted({self._column(buttons, b, source) for combo in group for b in combo})
-            combos = np.array([[b in combo for b in (buttons[c] for c in columns)] for combo in group], np.uint8)
-            self._tables.append((np.array(columns, np.int64), combos.reshape(len(group), len(columns))))
+            combos = np.array([[b in combo for b in (buttons[c] for c in columns)] for combo in group], np.bool_)
+            combos = combos.reshape(len(group), len(columns))
+            empty = np.flatnonzero(~combos.any(axis=1))  # FILTERED clears the group's buttons: its empty combo
+            self._tables.append((np.array(columns, np.int64), combos, int(empty[0]) if empty.size else UNEXPRESSIBLE))
         self.n = int(np.prod([len(g) for g in self.groups])) ** players
 
     @staticmethod
@@ -55,11 +58,10 @@ class DiscreteActions:
         ok = np.ones(rows.shape[0], np.bool_)
         radix = 1
         for p in range(self.players):
-            for columns, combos in self._tables:
+            for columns, combos, unmatched in self._tables:
                 held = rows[:, p][:, columns] != 0
-                match = np.all(held[:, None, :] == combos[None, :, :].astype(np.bool_), axis=2)
-                empty = np.flatnonzero(~combos.any(axis=1))
-                choice = np.where(match.any(axis=1), match.argmax(axis=1), empty[0] if empty.size else -1)
+                match = np.all(held[:, None, :] == combos[None, :, :], axis=2)
+                choice = np.where(match.any(axis=1), match.argmax(axis=1), unmatched)
                 ok &= choice >= 0
                 index += np.maximum(choice, 0) * radix
                 radix *= combos.shape[0]
