@@ -45,7 +45,7 @@ class Agent:
     """Plays on one emulator and keeps the joypad mask of every frame it played."""
 
     def __init__(self, emu: Emulator, game: games.Game, seed: int) -> None:
-        self.emu, self.rng, self.space = emu, np.random.default_rng(seed), emu.address_space(game.system)
+        self.emu, self.rng, self.space = emu, np.random.default_rng(seed), emu.address_space()
         evaluator = game.evaluator()
         if evaluator is None:
             raise SystemExit(f"{game.name} has no data.json: score and lives are unknown")
@@ -134,7 +134,7 @@ def main() -> None:
     rom, start = game.rom(), game.state()
     if rom is None:
         raise SystemExit("Airstriker's ROM is missing: install stable-retro (pip install '.[cores]')")
-    with Emulator(cores.for_system(game.system).path, rom, ports=1) as emu:
+    with Emulator(cores.for_system(game.system).path, rom, system=game.system, ports=1) as emu:
         emu.set_state(start)
         agent = Agent(emu, game, args.seed)
         while len(agent.masks) < FRAMES:

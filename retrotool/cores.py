@@ -17,6 +17,7 @@ import os
 import sysconfig
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from retrotool import native, resources
 from retrotool.errors import CoreError
@@ -35,19 +36,42 @@ class FoundCore:
     origin: str  # "env", "stable-retro", "debian", "retroarch", "retrotool"
 
 
+@dataclass(frozen=True, slots=True)
+class Quirks:
+    """What retrotool does differently for one core (libretro_cores/cores/quirks.json)."""
+
+    stable_retro: bool = False  # answer its environment and read its input as stable-retro does
+    options: tuple[tuple[str, str], ...] = ()  # core option answers pinned
+    screen: tuple[tuple[str, tuple[int, int | None]], ...] = ()  # system -> stable-retro's observation size
+    state_after_reload: bool = False  # stable-retro reloads the core before a state: no frames run first
+
+    def obs_size(self, system: str | None) -> tuple[int | None, int | None]:
+        """(width, height) of stable-retro's observation on `system`; None: the core's base size."""
+        size = dict(self.screen).get(system or "")
+        return (None, None) if size is None else size
+
+
 @functools.cache
-def _quirks() -> dict[str, dict[str, object]]:
-    """libretro_cores/cores/quirks.json: per-core pinned options and why."""
+def _quirk_table() -> dict[str, Quirks]:
     path = resources.data_dir("_cores", "libretro_cores/cores") / "quirks.json"
-    data: dict[str, dict[str, object]] = json.loads(path.read_text(encoding="utf-8"))
-    return data
+    raw: dict[str, dict[str, Any]] = json.loads(path.read_text(encoding="utf-8"))
+    return {
+        name: Quirks(
+            stable_retro=entry.get("frontend") == "stable-retro",
+            options=tuple((str(k), str(v)) for k, v in entry.get("options", {}).items()),
+            screen=tuple((str(s), (int(wh[0]), None if wh[1] is None else int(wh[1])))
+                         for s, wh in entry.get("screen", {}).items()),
+            state_after_reload=bool(entry.get("state_after_reload", False)),
+        )
+        for name, entry in raw.items()
+        if not name.startswith("_")
+    }
 
 
-def pinned_options(core_file: Path) -> dict[str, str]:
-    """Core options retrotool always answers for this core file (by its base name)."""
+def quirks(core_file: Path) -> Quirks:
+    """The quirks of a core file, by its base name (`genesis_plus_gx_libretro.so` -> genesis_plus_gx)."""
     name = core_file.name.removesuffix(_SUFFIX).removesuffix(".so")
-    options = _quirks().get(name, {}).get("options", {})
-    return {str(k): str(v) for k, v in dict(options).items()}  # type: ignore[call-overload]
+    return _quirk_table().get(name, Quirks())
 
 
 def search_path() -> list[tuple[str, Path]]:

@@ -114,7 +114,8 @@ def dump_episode(job: Job, progress: Callable[[int, int], None] | None = None) -
     last = int(job.options.check(movie.frames)[-1])
     emulator, system, found = jobs.open_emulator(movie, job.movie, job.core, job.rom)
     with emulator:
-        replay(emulator, system, ArraySource(movie.buttons[: last + 1]), [sink], progress=progress)
+        replay(emulator, system, ArraySource(movie.buttons[: last + 1]), [sink], progress=progress,
+               reset_row=movie.convention == "stable-retro")
     return {
         "movie": str(job.movie), "movie_sha1": job.sha1, "file": job.target.name,
         "game": movie.header_value("GameName") or "?", "system": system.name, "core": emulator.core_name,

@@ -4,6 +4,12 @@ It owns a native `Host`, lends it reusable buffers and returns frames as
 numpy arrays. Cores keep global state, so a core file can be loaded once
 per process; a second Emulator of the same core file loads a private copy
 of the library (a temporary file) instead of sharing the first one's globals.
+
+What an agent sees is what stable-retro shows it: `obs_screen()` is its
+`get_screen()` (its size per core and system, read from the core's buffer)
+and `obs_ram()` its `get_ram()` (the core's memory map, or system RAM, block
+by block in address order). `screen()` and `ram` are the raw forms: the
+picture as the core presented it and RETRO_MEMORY_SYSTEM_RAM.
 """
 
 from __future__ import annotations
@@ -21,8 +27,8 @@ from types import TracebackType
 import numpy as np
 
 from retrotool import cores, native
-from retrotool.errors import ContentError, CoreError, RetroToolError, StateError
-from retrotool.native import AvInfo
+from retrotool.errors import ContentError, CoreError, RetroToolError
+from retrotool.native import AvInfo, Picture
 from retrotool.systems import System
 from retrotool.variables import AddressSpace, Block, Variable
 
@@ -35,9 +41,11 @@ _loaded_cores: set[Path] = set()
 class Emulator:
     """A core plus a game. Use as a context manager; `close()` frees both.
 
-    `options` override core options; the core's pinned options
-    (libretro_cores/cores/quirks.json) apply first. `ram_block`: the
-    system's `RamInfo.map_block`, system RAM for a core without SYSTEM_RAM.
+    `system` gives the facts of the console the game runs on (RAM base,
+    byte order, stable-retro's screen size); without it the core's own
+    memory map and sizes are used. `options` override core options; the
+    core's quirks (libretro_cores/cores/quirks.json) apply first, among them
+    whether the host answers the core as stable-retro does.
     """
 
     def __init__(
@@ -45,9 +53,9 @@ class Emulator:
         core: str | os.PathLike[str],
         rom: str | os.PathLike[str] | bytes,
         *,
+        system: System | None = None,
         ports: int = 2,
         options: Mapping[str, str] | None = None,
-        ram_block: int | None = None,
     ) -> None:
         if not 1 <= ports <= native.MAX_PORTS:
             raise RetroToolError(f"ports must be between 1 and {native.MAX_PORTS}, not {ports}")
@@ -55,19 +63,18 @@ class Emulator:
         if not core_path.is_file():
             raise CoreError(f"core not found: {core_path}")
         self.ports = ports
-        self._ram_block = ram_block
+        self.system = system
+        self.quirks = cores.quirks(core_path)
+        self._options = {**dict(self.quirks.options), **(options or {})}
+        self._rom = rom
         self._workdir = Path(tempfile.mkdtemp(prefix="retrotool-"))
+        self._core_path = core_path
         self._real_core = core_path.resolve()
+        self._owns_core = False
         self._host: native.Host | None = None
+        self._copies = 0
         try:
-            self._host = native.Host(self._private_copy(core_path), self._workdir, self._workdir)
-            self._host.capture_stdout(True)
-            for key, value in {**cores.pinned_options(core_path), **(options or {})}.items():
-                self._host.set_option(key, value)
-            self.content_sha1 = self._load(rom)
-            for port in range(ports):
-                self._host.set_port_device(port, native.DEVICE_JOYPAD)
-            self.av_info: AvInfo = self._host.av_info()
+            self._host = self._open(self._first_copy(core_path))
         except BaseException:
             self.close()
             raise
@@ -76,24 +83,49 @@ class Emulator:
         self._video = np.empty((0, 0), np.uint8)
         self._watch: Watch | None = None
         self._dims = np.empty((0, 2), np.uint16)
-        self._power_on = self._capture_power_on()
-        for line in self._host.read_log().splitlines():
-            log.debug("core: %s", line)
+        self._obs_buffer = np.empty(0, np.uint8)
 
     # -- setup -----------------------------------------------------------
-    def _private_copy(self, core_path: Path) -> Path:
+    def _first_copy(self, core_path: Path) -> Path:
         """The core file itself, or a private copy when it is already loaded."""
         if self._real_core not in _loaded_cores:
             _loaded_cores.add(self._real_core)
             self._owns_core = True
             return core_path
-        self._owns_core = False
-        copy = self._workdir / core_path.name
-        shutil.copyfile(core_path, copy)
         log.debug("core %s already loaded; using a private copy", core_path)
+        return self._private_copy()
+
+    def _private_copy(self) -> Path:
+        """A fresh copy of the core file: its globals start anew when it is loaded."""
+        self._copies += 1
+        copy = self._workdir / f"{self._copies}-{self._core_path.name}"
+        shutil.copyfile(self._core_path, copy)
         return copy
 
-    def _load(self, rom: str | os.PathLike[str] | bytes) -> str:
+    def _open(self, library: Path) -> native.Host:
+        """Load the core and the game the way the core's frontend profile says."""
+        profile = native.PROFILE_STABLE_RETRO if self.quirks.stable_retro else native.PROFILE_FULL
+        host = native.Host(library, self._workdir, self._workdir, profile)
+        try:
+            host.capture_stdout(True)
+            for key, value in self._options.items():
+                host.set_option(key, value)
+            self.content_sha1 = self._load(host, self._rom)
+            if not self.quirks.stable_retro:  # stable-retro never sets a port's device
+                for port in range(self.ports):
+                    host.set_port_device(port, native.DEVICE_JOYPAD)
+            self.av_info: AvInfo = host.av_info()
+            width, height = self.quirks.obs_size(self.system.name if self.system else None)
+            host.set_obs_size(width or self.av_info.width, height or self.av_info.height)
+        except BaseException:
+            host.close()
+            raise
+        for line in host.read_log().splitlines():
+            log.debug("core: %s", line)
+        return host
+
+    @staticmethod
+    def _load(host: native.Host, rom: str | os.PathLike[str] | bytes) -> str:
         if isinstance(rom, bytes):
             data, path = rom, None
         else:
@@ -103,18 +135,11 @@ class Emulator:
             except OSError as e:
                 raise ContentError(f"cannot read ROM {path}: {e.strerror}") from None
         try:
-            self.host.load_game(path, data)
+            host.load_game(path, data)
         except ContentError as e:
             where = f" {path}" if path else ""
             raise ContentError(f"the core refused the ROM{where}: {e}") from None
         return hashlib.sha1(data).hexdigest()
-
-    def _capture_power_on(self) -> bytes | None:
-        """State right after load, so power-on movies can replay more than once."""
-        try:
-            return self.host.serialize()
-        except StateError:
-            return None
 
     @property
     def host(self) -> native.Host:
@@ -127,8 +152,9 @@ class Emulator:
         if self._host is not None:
             self._host.close()
             self._host = None
-            if getattr(self, "_owns_core", False):
-                _loaded_cores.discard(self._real_core)
+        if self._owns_core:
+            _loaded_cores.discard(self._real_core)
+            self._owns_core = False
         shutil.rmtree(self._workdir, ignore_errors=True)
 
     def __enter__(self) -> Emulator:
@@ -141,14 +167,16 @@ class Emulator:
 
     # -- running ---------------------------------------------------------
     def run(
-        self, masks: np.ndarray, *, video: bool = False, audio: bool = False
+        self, masks: np.ndarray, *, video: Picture | None = None, audio: bool = False
     ) -> list[tuple[int, np.ndarray | None]]:
         """Run one frame per row of `masks` (uint16 [n, k], k <= ports; missing ports get 0).
 
-        Returns the video as (first row, uint8 [k, h, w, 3]) segments of
-        equal-sized frames (one segment unless the core changed resolution),
-        or [(0, None)] when video is off. Audio is read with `audio()`.
-        Arrays are views of a reused buffer: valid until the next run.
+        With `video` ("native": the pictures the core presented; "obs": the
+        observation stable-retro shows) returns the pictures as (first row,
+        uint8 [k, h, w, 3]) segments of equal-sized frames (one segment
+        unless the core changed resolution), else [(0, None)]. Audio is read
+        with `audio()`. Arrays are views of a reused buffer: valid until the
+        next run.
         """
         if masks.ndim != 2 or masks.shape[1] > self.ports:
             raise RetroToolError(f"masks must have shape [n, ports <= {self.ports}], not {masks.shape}")
@@ -159,8 +187,9 @@ class Emulator:
         if n == 0:
             return [(0, None)]
         frames = self._frame_buffers(n) if video else None
+        picture = native.PICTURE_OBS if video == "obs" else native.PICTURE_NATIVE
         try:
-            self.host.run(masks, frames, self._dims[:n] if video else None, audio)
+            self.host.run(masks, frames, self._dims[:n] if video else None, audio, picture)
         except CoreError as e:
             raise CoreError(f"{e} (after frame {self.frames_run})") from None
         self.frames_run += n
@@ -168,8 +197,14 @@ class Emulator:
             return [(0, None)]
         return self._segments(frames, self._dims[:n])
 
+    @property
+    def frame_bytes(self) -> int:
+        """Bytes of the largest RGB24 picture of either kind."""
+        width, height = self.obs_size
+        return max(self.host.av_info().frame_bytes, width * height * 3)
+
     def _frame_buffers(self, n: int) -> np.ndarray:
-        frame_bytes = self.host.av_info().frame_bytes
+        frame_bytes = self.frame_bytes
         if self._video.shape[0] < n or self._video.shape[1] != frame_bytes:
             self._video = np.empty((n, frame_bytes), np.uint8)
             self._dims = np.empty((n, 2), np.uint16)
@@ -201,41 +236,66 @@ class Emulator:
     # -- observation -----------------------------------------------------
     @property
     def ram(self) -> np.ndarray:
-        """System RAM exactly as the core exposes it (a zero-copy view)."""
+        """System RAM exactly as the core exposes it (a zero-copy view): the raw form."""
         view = self.host.memory(native.MEMORY_SYSTEM_RAM)
-        if view is None and self._ram_block is not None:
-            view = next((d.view for d in self.host.memory_map() if d.start == self._ram_block), None)
+        block = self.system.ram.map_block if self.system is not None else None
+        if view is None and block is not None:
+            view = next((b.data for b in self._map_blocks() if b.start == block), None)
         if view is None:
             raise CoreError(f"core {self.core_name} exposes no system RAM")
         return view
 
-    def address_space(self, system: System) -> AddressSpace:
-        """The system's address space as data.json addresses see it (zero-copy views).
+    def _map_blocks(self) -> list[Block]:
+        """The core's memory map as stable-retro reads it: every region that is not constant, sized by its rule.
 
-        Like Gym Retro: the core's memory map when it declares one, else
-        system RAM placed at the system's RAM base.
+        Like its Emulator::reconfigureAddressSpace: the region's pointer
+        (its offset unused), a length from `select` when there is one (capped
+        by `len`), a private zero block when the core gave no pointer, and
+        the last region of a start address winning.
         """
-        blocks = [
-            Block(d.start, d.view)
-            for d in self.host.memory_map()
-            if d.view is not None and not d.flags & native.MEMDESC_CONST
-        ]
-        if not blocks:
-            swap = system.ram.byte_swap and sys.byteorder == "little"
-            blocks = [Block(system.ram.rambase or 0, self.ram, swap16=swap)]
-        return AddressSpace(blocks)
+        blocks: dict[int, np.ndarray] = {}
+        for d in self.host.memory_map():
+            if d.flags & native.MEMDESC_CONST:
+                continue
+            length = d.length
+            if d.select:
+                length = ((~d.select & ~d.start) + 1) & d.select & _SIZE_MASK
+            if d.length and d.length < length:
+                length = d.length
+            blocks[d.start] = native.memory_view(d.ptr, length) if d.ptr else np.zeros(length, np.uint8)
+        return [Block(start, data) for start, data in blocks.items()]
 
-    def watch(self, system: System, variables: Mapping[str, Variable], rows: int, *, ram: bool = False) -> Watch:
-        """Have the host record `variables` (and all system RAM if `ram`) after every frame.
+    def address_space(self) -> AddressSpace:
+        """The address space data.json addresses and stable-retro's get_ram() see (zero-copy views).
+
+        Like stable-retro: the core's memory map when it declares one, else
+        system RAM placed at the system's RAM base; on systems whose data is
+        stored in native 16-bit words (Genesis), every block is read through
+        that overlay.
+        """
+        blocks = self._map_blocks()
+        if not blocks:
+            rambase = self.system.ram.rambase if self.system is not None else None
+            blocks = [Block(rambase or 0, self.ram)]
+        swap = self.system is not None and self.system.ram.byte_swap and sys.byteorder == "little"
+        return AddressSpace([Block(b.start, b.data, swap16=swap) for b in blocks])
+
+    def obs_ram(self) -> np.ndarray:
+        """stable-retro's get_ram(): every block of the address space in address order, concatenated (a copy)."""
+        blocks = [b.data for b in self.address_space().blocks]
+        return np.concatenate(blocks) if blocks else np.zeros(0, np.uint8)
+
+    def watch(self, variables: Mapping[str, Variable], rows: int, *, ram: bool = False) -> Watch:
+        """Have the host record `variables` (and the RAM observation if `ram`) after every frame.
 
         For runs of up to `rows` frames, until `unwatch()`. Variables outside
         the address space are left out (as Gym Retro's lookup_all does). The
         same request again (an agent's replay of one frame at a time) reuses
         the last watch's spans and buffer.
         """
-        key = (system.name, tuple(variables.items()), rows, ram)
+        key = (tuple(variables.items()), rows, ram)
         if self._watch is None or self._watch.key != key:
-            self._watch = Watch(self.address_space(system), variables, rows, self.ram if ram else None, key)
+            self._watch = Watch(self.address_space(), variables, rows, ram, key)
         self.host.watch_memory(self._watch.spans, self._watch.buffer)
         return self._watch
 
@@ -243,8 +303,18 @@ class Emulator:
         self.host.watch_memory([], None)
 
     def screen(self) -> np.ndarray:
-        """The last picture as uint8 [h, w, 3]."""
-        return self.host.screen(self.host.av_info().frame_bytes)
+        """The last picture the core presented, as uint8 [h, w, 3]: the raw form."""
+        return self.host.screen(self.frame_bytes)
+
+    @property
+    def obs_size(self) -> tuple[int, int]:
+        """(width, height) of the observation picture."""
+        width, height = self.quirks.obs_size(self.system.name if self.system else None)
+        return width or self.av_info.width, height or self.av_info.height
+
+    def obs_screen(self) -> np.ndarray:
+        """stable-retro's get_screen() now, as uint8 [h, w, 3]."""
+        return self.host.screen(self.frame_bytes, native.PICTURE_OBS)
 
     # -- states ----------------------------------------------------------
     def get_state(self) -> bytes:
@@ -254,28 +324,37 @@ class Emulator:
         self.host.unserialize(state)
 
     def power_on(self) -> None:
-        """Return to the state right after the game was loaded."""
-        if self._power_on is None:
-            self.host.reset()
-        else:
-            self.host.unserialize(self._power_on)
+        """Load the core and the game anew, as right after this emulator was made.
+
+        A fresh copy of the core file: its globals start over, so nothing
+        that ran before can matter (a reset or a state saved at load could
+        not promise that).
+        """
+        old, self._host = self.host, None
+        self._watch = None
+        old.close()
+        self._host = self._open(self._private_copy())
+        self.frames_run = 0
+
+
+_SIZE_MASK = (1 << 64) - 1  # stable-retro computes region sizes in size_t
 
 
 class Watch:
     """RAM after every frame, copied by the host (rh_watch_memory) instead of a C call per frame.
 
-    A row of the buffer is the system RAM (when asked for), then the bytes of
-    each readable variable.
+    A row of the buffer is the RAM observation (every block of the address
+    space in address order, when asked for), then the bytes of each readable
+    variable.
     """
 
     def __init__(
-        self, space: AddressSpace, variables: Mapping[str, Variable], rows: int, ram: np.ndarray | None,
-        key: object,
+        self, space: AddressSpace, variables: Mapping[str, Variable], rows: int, ram: bool, key: object,
     ) -> None:
         self.key = key  # what it was made for
-        spans: list[np.ndarray] = [] if ram is None else [ram]
-        self.has_ram = ram is not None
-        self._ram_size = 0 if ram is None else ram.size
+        spans: list[np.ndarray] = [b.data for b in space.blocks if b.data.size] if ram else []
+        self.has_ram = ram
+        self._ram_size = sum(s.size for s in spans)
         self._fields: list[tuple[str, Variable, np.ndarray]] = []  # name, variable, its columns in a row
         stride = self._ram_size
         for name, var in variables.items():
@@ -292,7 +371,7 @@ class Watch:
         self.buffer = self._rows if spans else None  # what the host fills
 
     def rams(self, n: int) -> np.ndarray:
-        """uint8 [n, ram size]: the system RAM after each frame of the last run (a view, valid until the next)."""
+        """uint8 [n, ram size]: the RAM observation after each frame of the last run (a view, valid until the next)."""
         return self._rows[:n, : self._ram_size]
 
     def values(self, n: int) -> dict[str, np.ndarray]:

@@ -107,7 +107,7 @@ def open_emulator(
     rom_path = find_rom(movie, movie_path, rom, integration(movie))
     options = {str(k): str(v) for k, v in movie.meta.get("options", {}).items()}
     emulator = Emulator(found.path, rom_path, ports=max(movie.players, 1), options=options,
-                        ram_block=system.ram.map_block)
+                        system=system)
     recorded = movie.meta.get("core")
     if recorded and recorded != emulator.core_name and recorded != found.name:
         log.warning("movie recorded with core %s, replaying with %s: states may not match", recorded, found.name)
@@ -117,7 +117,7 @@ def open_emulator(
                 "this movie starts from a BizHawk savestate, which a libretro core cannot load; "
                 "only power-on BizHawk movies can be replayed"
             )
-        load_start(emulator, movie.state)
+        load_start(emulator, movie.state, movie.convention)
     except BaseException:
         emulator.close()
         raise
@@ -138,12 +138,13 @@ def _run(
         if frame_counter is not None:
             emulator.host.count_frames_into(frame_counter)
         t0 = time.perf_counter()
-        info = replay(emulator, system, ArraySource(movie.buttons), sinks, progress=progress)
+        info = replay(emulator, system, ArraySource(movie.buttons), sinks, progress=progress,
+                      reset_row=movie.convention == "stable-retro")
         seconds = time.perf_counter() - t0
         return RunResult(
             system.name, _game_name(movie), found.name, found.path, movie.frames,
-            movie.frames / info.av.fps, seconds, ram_hash(emulator.ram.tobytes()),
-            screen_hash(emulator.screen()), checkpoints,
+            movie.frames / info.av.fps, seconds, ram_hash(emulator.obs_ram().tobytes()),
+            screen_hash(emulator.obs_screen()), checkpoints,
         )
 
 
@@ -200,18 +201,18 @@ def record(
     found = cores.resolve(core, system)
     source: InputSource = ArraySource(buttons)
     with Emulator(found.path, rom, ports=max(source.players, 1), options=options,
-                  ram_block=system.ram.map_block) as emulator:
+                  system=system) as emulator:
         load_start(emulator, start)
         builder = MovieBuilder(start, game, rom.name, checkpoint_every, rerecords=rerecords)
         t0 = time.perf_counter()
-        info = replay(emulator, system, source, [builder], progress=progress)
-        builder.finish(emulator.ram.tobytes(), emulator.screen())
+        info = replay(emulator, system, source, [builder], progress=progress, reset_row=True)
+        builder.finish(emulator.obs_ram().tobytes(), emulator.obs_screen())
         seconds = time.perf_counter() - t0
         movie = builder.movie(options).with_meta(core=found.name)
         bk2.write(movie, target, dialect=dialect, force=force)
         return RunResult(
             system.name, game, found.name, found.path, source.frames, source.frames / info.av.fps,
-            seconds, ram_hash(emulator.ram.tobytes()), screen_hash(emulator.screen()),
+            seconds, ram_hash(emulator.obs_ram().tobytes()), screen_hash(emulator.obs_screen()),
             len(builder.checkpoints),
         )
 

@@ -15,6 +15,7 @@ import importlib.util
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 
@@ -34,6 +35,9 @@ RH_EINVAL, RH_ECORE, RH_ECONTENT, RH_ESTATE, RH_ENOMEM, RH_ESTATE_ORDER = -1, -2
 MEMORY_SAVE_RAM, MEMORY_RTC, MEMORY_SYSTEM_RAM, MEMORY_VIDEO_RAM = 0, 1, 2, 3
 DEVICE_NONE, DEVICE_JOYPAD = 0, 1
 MAX_PORTS = 8
+PROFILE_FULL, PROFILE_STABLE_RETRO = 0, 1  # how the host answers the core (rhost.h)
+PICTURE_NATIVE, PICTURE_OBS = 0, 1  # what rh_run / rh_screen produce (rhost.h)
+Picture = Literal["native", "obs"]  # the same two kinds, as callers name them
 
 
 class _RhAv(ctypes.Structure):
@@ -68,7 +72,7 @@ class _RhSpan(ctypes.Structure):
 _P = ctypes.c_void_p  # rh_host *
 # name: (restype, argtypes) for every rh_* symbol of rhost.h.
 _SIGNATURES: dict[str, tuple[object, list[object]]] = {
-    "rh_open": (_P, [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_size_t]),
+    "rh_open": (_P, [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_size_t]),
     "rh_close": (None, [_P]),
     "rh_last_error": (ctypes.c_char_p, [_P]),
     "rh_core_name": (ctypes.c_char_p, [_P]),
@@ -81,16 +85,21 @@ _SIGNATURES: dict[str, tuple[object, list[object]]] = {
     "rh_capture_stdout": (ctypes.c_int, [_P, ctypes.c_int]),
     "rh_load_game": (ctypes.c_int, [_P, ctypes.c_char_p, ctypes.c_void_p, ctypes.c_size_t]),
     "rh_av_info": (ctypes.c_int, [_P, ctypes.POINTER(_RhAv)]),
+    "rh_set_obs_size": (ctypes.c_int, [_P, ctypes.c_uint, ctypes.c_uint]),
     "rh_set_port_device": (ctypes.c_int, [_P, ctypes.c_uint, ctypes.c_uint]),
     "rh_reset": (ctypes.c_int, [_P]),
     "rh_run": (
         ctypes.c_long,
-        [_P, ctypes.c_size_t, _c_uint16_p, ctypes.c_uint, _c_uint8_p, ctypes.c_size_t, _c_uint16_p, ctypes.c_int],
+        [_P, ctypes.c_size_t, _c_uint16_p, ctypes.c_uint, _c_uint8_p, ctypes.c_size_t, _c_uint16_p, ctypes.c_int,
+         ctypes.c_int],
     ),
     "rh_set_frame_counter": (ctypes.c_int, [_P, ctypes.c_void_p]),
     "rh_watch_memory": (ctypes.c_int, [_P, ctypes.POINTER(_RhSpan), ctypes.c_uint, _c_uint8_p, ctypes.c_size_t]),
     "rh_audio": (_c_int16_p, [_P, _c_size_p]),
-    "rh_screen": (ctypes.c_long, [_P, _c_uint8_p, ctypes.c_size_t, ctypes.POINTER(ctypes.c_uint), ctypes.POINTER(ctypes.c_uint)]),
+    "rh_screen": (
+        ctypes.c_long, [_P, ctypes.c_int, _c_uint8_p, ctypes.c_size_t, ctypes.POINTER(ctypes.c_uint),
+                        ctypes.POINTER(ctypes.c_uint)],
+    ),
     "rh_serialize_size": (ctypes.c_size_t, [_P]),
     "rh_serialize": (ctypes.c_int, [_P, ctypes.c_void_p, ctypes.c_size_t]),
     "rh_unserialize": (ctypes.c_int, [_P, ctypes.c_void_p, ctypes.c_size_t]),
@@ -156,8 +165,10 @@ MEMDESC_CONST = 1 << 0
 class MemoryDescriptor:
     """One region of the core's memory map (SET_MEMORY_MAPS).
 
-    `view` is a zero-copy uint8 view of the region's bytes (None when the
-    core gave no pointer), valid while the game is loaded.
+    `view` is a zero-copy uint8 view of the region's `length` bytes at
+    `ptr + offset` (None when the core gave no pointer), valid while the game
+    is loaded; `ptr` is the core's pointer (0: none), for readers that place
+    regions by other rules (see `memory_view`).
     """
 
     flags: int
@@ -166,6 +177,15 @@ class MemoryDescriptor:
     disconnect: int
     length: int
     view: np.ndarray | None
+    ptr: int = 0
+    offset: int = 0
+
+
+def memory_view(address: int, length: int) -> np.ndarray:
+    """A zero-copy uint8 view of `length` bytes of core memory at `address` (from a MemoryDescriptor)."""
+    if not address or length <= 0:
+        return np.zeros(0, np.uint8)
+    return np.ctypeslib.as_array(ctypes.cast(address, _c_uint8_p), shape=(length,))
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,11 +204,11 @@ def _text(raw: bytes | None) -> str:
 class Host:
     """One loaded core (one `rh_host`). Not thread-safe; one per core file."""
 
-    def __init__(self, core_path: Path, system_dir: Path, save_dir: Path) -> None:
+    def __init__(self, core_path: Path, system_dir: Path, save_dir: Path, profile: int = PROFILE_FULL) -> None:
         self._lib = _lib()
         err = ctypes.create_string_buffer(1024)
         handle = self._lib.rh_open(
-            str(core_path).encode(), str(system_dir).encode(), str(save_dir).encode(), err, len(err)
+            str(core_path).encode(), str(system_dir).encode(), str(save_dir).encode(), profile, err, len(err)
         )
         if not handle:
             raise CoreError(_text(err.value) or f"cannot open core {core_path}")
@@ -258,6 +278,10 @@ class Host:
             float(av.aspect_ratio), av.fps, av.sample_rate, av.pixel_format,
         )
 
+    def set_obs_size(self, width: int, height: int) -> None:
+        """Size of the observation picture (stable-retro's screen size for this core and system)."""
+        self._check(self._lib.rh_set_obs_size(self.handle, width, height), CoreError, "observation size")
+
     def set_port_device(self, port: int, device: int) -> None:
         self._check(self._lib.rh_set_port_device(self.handle, port, device), CoreError, "set port device")
 
@@ -271,11 +295,13 @@ class Host:
         video: np.ndarray | None = None,
         dims: np.ndarray | None = None,
         audio: bool = False,
+        picture: int = PICTURE_NATIVE,
     ) -> None:
         """Run len(masks) frames; masks is C-contiguous uint16 [n, ports].
 
         video, when given, is a C-contiguous uint8 [n, frame_bytes] array that
-        receives packed RGB24 frames; dims a uint16 [n, 2] array of (w, h).
+        receives packed RGB24 pictures of kind `picture`; dims a uint16 [n, 2]
+        array of (w, h).
         """
         n, ports = masks.shape
         frame_bytes = video.shape[1] if video is not None else 0
@@ -287,6 +313,7 @@ class Host:
             video.ctypes.data_as(_c_uint8_p) if video is not None else None,
             frame_bytes,
             dims.ctypes.data_as(_c_uint16_p) if dims is not None else None,
+            picture,
             int(audio),
         )
         self._check(status, CoreError, "run")
@@ -318,13 +345,13 @@ class Host:
             return np.zeros((0, 2), np.int16)
         return np.ctypeslib.as_array(ptr, shape=(n.value,)).reshape(-1, 2).copy()
 
-    def screen(self, max_bytes: int) -> np.ndarray:
-        """The last picture as a new uint8 [h, w, 3] array."""
+    def screen(self, max_bytes: int, picture: int = PICTURE_NATIVE) -> np.ndarray:
+        """The picture of kind `picture` now, as a new uint8 [h, w, 3] array."""
         if self._screen_buf.size < max_bytes:
             self._screen_buf = np.empty(max_bytes, np.uint8)
         w, h = ctypes.c_uint(), ctypes.c_uint()
         status = self._lib.rh_screen(
-            self.handle, self._screen_buf.ctypes.data_as(_c_uint8_p), self._screen_buf.size,
+            self.handle, picture, self._screen_buf.ctypes.data_as(_c_uint8_p), self._screen_buf.size,
             ctypes.byref(w), ctypes.byref(h),
         )
         self._check(status, CoreError, "screen")
@@ -360,7 +387,8 @@ class Host:
                 if d.ptr and d.len:
                     base = ctypes.cast(d.ptr + d.offset, _c_uint8_p)
                     view = np.ctypeslib.as_array(base, shape=(d.len,))
-                out.append(MemoryDescriptor(d.flags, d.start, d.select, d.disconnect, d.len, view))
+                out.append(MemoryDescriptor(d.flags, d.start, d.select, d.disconnect, d.len, view,
+                                            d.ptr or 0, d.offset))
         return out
 
     def read_log(self) -> str:

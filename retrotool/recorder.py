@@ -12,6 +12,10 @@ game's state or from power-on, with savestates an agent may go back to
 ...         if rec.done:                         # like env.step: rec.reward, rec.done, rec.info
 ...             break
 
+Making a Recorder runs the frame stable-retro's ``env.reset()`` runs (row 0
+of the movie, no button held; its picture is `observation`); each step is
+one more row, as each ``env.step`` is there.
+
 With a game (an integration), `reward`, `done` and `info` follow its
 scenario.json and data.json after every step, as stable-retro's env.step
 reports them.
@@ -38,7 +42,7 @@ from retrotool.frames import FrameBatch
 from retrotool.record import journal as journals
 from retrotool.record.builder import DEFAULT_CHECKPOINT_EVERY, MovieBuilder
 from retrotool.record.take import Slot, Take
-from retrotool.replay import Needs, ReplayInfo, Run, load_start
+from retrotool.replay import ArraySource, Needs, ReplayInfo, Run, load_start
 from retrotool.variables import Evaluator
 
 Buttons = Iterable[str] | Sequence[int] | np.ndarray
@@ -54,7 +58,7 @@ class _Observer:
         self.info: dict[str, int | None] = {}
 
     def needs(self, frames: int) -> Needs:
-        return Needs(video=True, variables=self.evaluator.variables if self.evaluator is not None else {})
+        return Needs(video="obs", variables=self.evaluator.variables if self.evaluator is not None else {})
 
     def open(self, info: ReplayInfo) -> None:
         pass
@@ -99,7 +103,7 @@ class Recorder:
         self._rom, self._force, self._verify, self._options = what.rom, force, verify, options or {}
         self._core = cores.resolve(core, what.system)
         self.emulator = Emulator(self._core.path, what.rom, ports=players, options=options,
-                                 ram_block=what.system.ram.map_block)
+                                 system=what.system)
         self._journal: journals.Journal | None = None
         try:
             load_start(self.emulator, what.start)
@@ -116,6 +120,8 @@ class Recorder:
         self._take = Take(self.emulator, what.system, builder)
         self._run: Run | None = None  # the loop being fed, one row per step
         self._observer = _Observer(games.find(game).evaluator() if game is not None else None)
+        # row 0: the frame stable-retro's reset() runs, with no button held (env.reset())
+        self._take.play(ArraySource(np.zeros((1, players, len(self.system.buttons)), np.uint8)), [self._observer])
 
     # -- playing --------------------------------------------------------------
     def step(self, *buttons: Buttons) -> np.ndarray:
@@ -159,6 +165,11 @@ class Recorder:
         return row
 
     @property
+    def observation(self) -> np.ndarray | None:
+        """The picture after the last frame: after the reset frame, before the first step."""
+        return self._observer.frame
+
+    @property
     def buttons(self) -> tuple[str, ...]:
         """The system's button names, in the order of a flags row."""
         return self.system.buttons
@@ -185,8 +196,8 @@ class Recorder:
 
     @property
     def ram(self) -> np.ndarray:
-        """System RAM after the last frame (a copy)."""
-        return self.emulator.ram.copy()
+        """The RAM after the last frame as stable-retro's get_ram() gives it (a copy)."""
+        return self.emulator.obs_ram()
 
     def save_state(self) -> Slot:
         """A savestate of this moment, to come back to with `load_state`."""
@@ -200,7 +211,7 @@ class Recorder:
         self._end_run()
         self._take.load(slot)
         if self._observer.evaluator is not None:
-            self._observer.evaluator.start_from(self.emulator.address_space(self.system))
+            self._observer.evaluator.start_from(self.emulator.address_space())
 
     # -- finishing --------------------------------------------------------------
     def close(self) -> Path | None:

@@ -61,7 +61,7 @@ class Start:
 
 def start_from_movie(path: Path, frame: int | None, core: str | Path | None, rom: Path | None, players: int) -> Start:
     """--from MOVIE [--frame N]: go on from row N (default: its end), re-recording what follows."""
-    movie = bk2.read(path)
+    movie = bk2.convert(bk2.read(path), "stable-retro")  # what is recorded here follows stable-retro's convention
     if frame is not None and not 0 <= frame <= movie.frames:
         raise RetroToolError(f"--frame {frame} is outside {path}, which has {movie.frames} frames")
     system = systems.get(movie.system)
@@ -97,7 +97,7 @@ def record_live(
     found = cores.resolve(start.core, content.system)
     window = live.Window(keys.load(content.system, keys_file), NO_DISPLAY)
     with contextlib.closing(window), Emulator(
-        found.path, content.rom, ports=start.players, options=start.options, ram_block=content.system.ram.map_block
+        found.path, content.rom, ports=start.players, options=start.options, system=content.system
     ) as emulator:
         load_start(emulator, content.start)
         header = _journal_header(start, emulator, found, checkpoint_every)

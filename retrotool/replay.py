@@ -23,7 +23,8 @@ import numpy as np
 from retrotool.emulator import Emulator
 from retrotool.errors import RetroToolError, StateError
 from retrotool.frames import FrameBatch
-from retrotool.native import AvInfo
+from retrotool.movie import MAKE_FRAMES, Convention
+from retrotool.native import AvInfo, Picture
 from retrotool.systems import System
 from retrotool.variables import Variable
 
@@ -34,13 +35,18 @@ RAM_BATCH_BYTES = 32 << 20  # with every frame's RAM, a batch's copies fit in th
 
 @dataclass(frozen=True, slots=True)
 class Needs:
-    """What a sink wants from the loop. `snapshots`: sorted row indexes."""
+    """What a sink wants from the loop. `snapshots`: sorted row indexes.
 
-    video: bool = False
+    `video`: every frame's picture, "native" (as the core presented it: for
+    people) or "obs" (what stable-retro shows an agent). Snapshots are always
+    the observation: RAM as stable-retro's get_ram(), screen as its get_screen().
+    """
+
+    video: Picture | None = None
     audio: bool = False
     snapshots: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
     variables: Mapping[str, Variable] = field(default_factory=dict)  # read after every frame
-    rams: bool = False  # system RAM after every frame
+    rams: bool = False  # the RAM observation after every frame
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,13 +106,19 @@ class ArraySource:
         return self.buttons[start : start + n]
 
 
-def load_start(emulator: Emulator, state: bytes | None) -> None:
-    """Put the emulator at a movie's start: its state, or power-on."""
-    if state is None:
-        if emulator.frames_run:
-            emulator.power_on()
-        return
-    emulator.set_state(state)
+def load_start(emulator: Emulator, state: bytes | None, convention: Convention = "stable-retro") -> None:
+    """Put a freshly made emulator where row 0 of a movie begins (one that ran is powered on again first).
+
+    BizHawk's convention: right after the game is loaded, or the state.
+    stable-retro's: the frames its `make()` runs with no button held, then
+    the state (for a core it reloads before a state, only the state).
+    """
+    if emulator.frames_run:
+        emulator.power_on()
+    if convention == "stable-retro" and not (state is not None and emulator.quirks.state_after_reload):
+        emulator.run(np.zeros((MAKE_FRAMES, emulator.ports), np.uint16))
+    if state is not None:
+        emulator.set_state(state)
 
 
 class Run:
@@ -115,35 +127,41 @@ class Run:
     `replay` feeds it from an input source; an agent feeds it one row per
     step, so a step costs no set-up (sinks asked and opened, RAM watched).
     `frames` bounds the rows: sinks are asked what they need for that many.
+    `reset_row`: row 0 is the frame stable-retro's `reset()` runs, which
+    applies no buttons; it runs released and every sink sees it released.
     On any error every sink is closed with it (so it can remove partial
     output) and the error propagates.
     """
 
     def __init__(
         self, emulator: Emulator, system: System, sinks: Sequence[Sink], *, players: int, frames: int,
-        batch: int | None = None,
+        batch: int | None = None, reset_row: bool = False,
     ) -> None:
         if players > emulator.ports:
             raise StateError(f"the input has {players} players but the emulator has {emulator.ports} ports")
         self.emulator, self.system, self.sinks = emulator, system, list(sinks)
         self.info = ReplayInfo(
             system, frames, players, emulator.av_info, emulator.core_name,
-            emulator.core_version, emulator.content_sha1, int(emulator.ram.size),
+            emulator.core_version, emulator.content_sha1, int(emulator.obs_ram().size),
         )
         needs = [s.needs(frames) for s in self.sinks]
-        self._video = any(n.video for n in needs)
+        kinds = {n.video for n in needs if n.video}
+        if len(kinds) > 1:
+            raise RetroToolError(f"sinks asked for pictures of kinds {sorted(kinds)} in one run; a retrotool bug")
+        self._video: Picture | None = kinds.pop() if kinds else None
         self._audio = any(n.audio for n in needs)
         variables = {name: v for n in needs for name, v in n.variables.items()}
         rams = any(n.rams for n in needs)
         self._stops = _snapshot_rows(needs)
         if batch is None:
-            batch = max(1, VIDEO_BATCH_BYTES // emulator.av_info.frame_bytes) if self._video else HEADLESS_BATCH
-            batch = min(batch, max(1, RAM_BATCH_BYTES // self.info.ram_size)) if rams else batch
+            batch = max(1, VIDEO_BATCH_BYTES // emulator.frame_bytes) if self._video else HEADLESS_BATCH
+            batch = min(batch, max(1, RAM_BATCH_BYTES // max(1, self.info.ram_size))) if rams else batch
         self.batch = batch
+        self.reset_row = reset_row
         self.row = 0  # rows run so far
         self._opened: list[Sink] = []
         self._closed = False
-        self._watch = emulator.watch(system, variables, batch, ram=rams) if variables or rams else None
+        self._watch = emulator.watch(variables, batch, ram=rams) if variables or rams else None
         try:
             for s in self.sinks:
                 s.open(self.info)
@@ -164,6 +182,9 @@ class Run:
         """Run rows uint8 [k, players, n_buttons] after the rows fed before; k <= next_rows()."""
         if not 0 < len(buttons) <= self.next_rows():
             raise RetroToolError(f"fed {len(buttons)} rows where the loop takes 1 to {self.next_rows()}; a retrotool bug")
+        if self.row == 0 and self.reset_row and buttons[0].any():
+            buttons = buttons.copy()
+            buttons[0] = 0
         try:
             self._run(buttons)
         except BaseException as e:
@@ -179,6 +200,10 @@ class Run:
             self.emulator.unwatch()
         for s in self._opened:
             s.close(error)
+
+    def _screen(self, frames: np.ndarray | None) -> np.ndarray:
+        """The observation after the batch's last frame."""
+        return frames[-1].copy() if frames is not None and self._video == "obs" else self.emulator.obs_screen()
 
     def _run(self, buttons: np.ndarray) -> None:
         emulator, row = self.emulator, self.row
@@ -200,8 +225,8 @@ class Run:
                 masks=masks[first : stop - row],
                 video=frames,
                 audio=sound if last_segment else None,
-                ram=emulator.ram.tobytes() if snap and last_segment else None,
-                screen=_screen(emulator, frames) if snap and last_segment else None,
+                ram=emulator.obs_ram().tobytes() if snap and last_segment else None,
+                screen=self._screen(frames) if snap and last_segment else None,
                 values={name: v[first : stop - row] for name, v in values.items()} if values is not None else None,
                 rams=every_ram[first : stop - row] if every_ram is not None else None,
             )
@@ -218,8 +243,9 @@ def replay(
     *,
     batch: int | None = None,
     progress: Callable[[int, int], None] | None = None,
+    reset_row: bool = False,
 ) -> ReplayInfo:
-    """Run every row of `source` from the emulator's current state.
+    """Run every row of `source` from the emulator's current state (`reset_row`: see `Run`).
 
     The returned info counts the rows actually run (a live source may end
     early). `batch` caps the frames per C call (default: large without video, about
@@ -228,7 +254,7 @@ def replay(
     is closed with that error (so it can remove partial output) and the
     error propagates.
     """
-    run = Run(emulator, system, sinks, players=source.players, frames=source.frames, batch=batch)
+    run = Run(emulator, system, sinks, players=source.players, frames=source.frames, batch=batch, reset_row=reset_row)
     try:
         while run.row < source.frames:
             buttons = source.read(run.row, run.next_rows())
@@ -249,5 +275,4 @@ def _snapshot_rows(needs: list[Needs]) -> np.ndarray:
     return np.unique(np.concatenate(rows)) if rows else np.empty(0, np.int64)
 
 
-def _screen(emulator: Emulator, frames: np.ndarray | None) -> np.ndarray:
-    return frames[-1].copy() if frames is not None else emulator.screen()
+

@@ -11,6 +11,7 @@ JSON schema (``"schema": 1``)::
       "schema": 1,
       "name": "Genesis",                 # stable-retro core key = retrotool's system name
       "sr_platform": "GEN",              # Header.txt "Platform" stable-retro writes
+      "stable_retro": false,             # optional (default true): false for a system stable-retro lacks
       "max_players": 2,                  # pads retrotool drives on this system
       "extensions": ["md", "gen"],       # ROM extensions, lower case, no dot; first = import name
       "cores": ["genesis_plus_gx"],      # libretro core base names, preferred first
@@ -110,6 +111,7 @@ class System:
     sr_platform: str
     bizhawk: BizHawkLayout
     ram: RamInfo
+    stable_retro: bool = True  # stable-retro emulates this system (the test system: no)
 
     @property
     def bizhawk_platform(self) -> str:
@@ -189,6 +191,7 @@ def _system(raw: Mapping[str, Any]) -> System:
         bizhawk=layout,
         ram=RamInfo(rambase=raw["ram"]["rambase"], byte_swap=bool(raw["ram"]["byte_swap"]),
                     map_block=raw["ram"].get("map_block")),
+        stable_retro=bool(raw.get("stable_retro", True)),
     )
 
 

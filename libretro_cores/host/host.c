@@ -15,6 +15,9 @@
 
 #include <dlfcn.h>
 #include <errno.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 #include <limits.h>
 #include <pthread.h>
 #include <signal.h>
@@ -86,6 +89,7 @@ enum { PIC_NONE, PIC_RAW, PIC_RGB };
 struct rh_host {
   void *dl;
   struct core_api api;
+  int profile; /* RH_PROFILE_* */
   char *core_path, *system_dir, *save_dir, *name, *version, *extensions;
   int need_fullpath, loaded, shutdown_requested;
   char err[ERR_CAP];
@@ -102,10 +106,17 @@ struct rh_host {
   rh_memdesc *maps;
   int n_maps;
 
+  /* The observation picture: the last pointer and pitch the core gave (kept
+   * across dupes and batches, as stable-retro keeps them), read at a size
+   * fixed at load; shown_w/shown_h: the presented picture's size. */
+  const void *obs_data;
+  size_t obs_pitch;
+  unsigned obs_w, obs_h, shown_w, shown_h;
+
   /* The batch being run, read by the callbacks. */
   const uint16_t *pad; /* this frame's masks, NULL = no input */
   unsigned n_pads;
-  uint8_t *vout; /* NULL = headless */
+  uint8_t *vout; /* NULL = headless or observation pictures (converted after each frame) */
   size_t frame_bytes, frame_i;
   int last_frame; /* 1 on a batch's last frame and outside batches */
   int presented;  /* the core presented a real frame this frame */
@@ -349,8 +360,27 @@ static void on_core_crash(int sig) { /* async-signal-safe calls only */
   raise(sig); /* delivered on return, to the previous handler */
 }
 
+/*
+ * Memory a core allocates is zeroed while the host is inside the core.
+ * Cores read memory they never initialised (fceumm's NROM work RAM is a
+ * plain malloc, exposed in its memory map and in get_ram()): in a fresh
+ * process those pages happen to be zero, in a process that allocated
+ * before they hold old data, so replays would differ between processes.
+ * glibc's M_PERTURB with 0xFF fills every malloc'd block with its
+ * complement, zero (and freed blocks with 0xFF), making that memory read
+ * as a fresh process's would, every time.
+ */
+static void zero_core_allocations(int on) {
+#if defined(__GLIBC__)
+  mallopt(M_PERTURB, on ? 0xFF : 0);
+#else
+  (void)on;
+#endif
+}
+
 static void guard_begin(rh_host *h) {
   if (__atomic_fetch_add(&guard_depth, 1, __ATOMIC_SEQ_CST) == 0) {
+    zero_core_allocations(1);
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_core_crash;
@@ -362,6 +392,7 @@ static void guard_begin(rh_host *h) {
 
 static void guard_end(void) {
   if (__atomic_sub_fetch(&guard_depth, 1, __ATOMIC_SEQ_CST) == 0) {
+    zero_core_allocations(0);
     for (size_t i = 0; i < N_GUARDED; i++) sigaction(guarded_signals[i], &saved_actions[i], NULL);
     guarded_host = NULL;
   }
@@ -566,9 +597,64 @@ static bool env_constant(unsigned cmd, void *data) {
   return false;
 }
 
+/* Facts the host notes whatever it answers (the core's picture size and
+ * options, its messages), so refusing a command changes nothing here. */
+static void env_note(rh_host *h, unsigned cmd, void *data) {
+  switch (cmd) {
+  case RETRO_ENVIRONMENT_SET_SYSTEM_AV_INFO:
+  case RETRO_ENVIRONMENT_SET_GEOMETRY:
+    env_av(h, cmd, data);
+    break;
+  case RETRO_ENVIRONMENT_SET_VARIABLES:
+  case RETRO_ENVIRONMENT_SET_CORE_OPTIONS:
+  case RETRO_ENVIRONMENT_SET_CORE_OPTIONS_INTL:
+  case RETRO_ENVIRONMENT_SET_CORE_OPTIONS_V2:
+  case RETRO_ENVIRONMENT_SET_CORE_OPTIONS_V2_INTL:
+    env_options(h, cmd, data);
+    break;
+  case RETRO_ENVIRONMENT_SET_MESSAGE: {
+    const struct retro_message *m = data;
+    if (m && m->msg) log_text(h, "INFO", m->msg, strlen(m->msg));
+    break;
+  }
+  }
+}
+
+/* stable-retro's environment (its Emulator::cbEnvironment): commands are
+ * matched with their experimental bit, as there; a variable it does not pin
+ * is refused with var->value untouched (genesis_plus_gx then keeps the
+ * previous answer); everything else is refused. */
+static bool env_stable_retro(rh_host *h, unsigned cmd, void *data) {
+  switch (cmd) {
+  case RETRO_ENVIRONMENT_SET_PIXEL_FORMAT: {
+    int f = data ? *(const int *)data : -1;
+    if (f == RH_PIXEL_0RGB1555 || f == RH_PIXEL_XRGB8888 || f == RH_PIXEL_RGB565) h->pixfmt = f;
+    return true;
+  }
+  case RETRO_ENVIRONMENT_GET_VARIABLE: {
+    struct retro_variable *var = data;
+    option *o = var && var->key ? opt_find(h, var->key) : NULL;
+    if (!o || !o->val) return false;
+    var->value = o->val;
+    return true;
+  }
+  case RETRO_ENVIRONMENT_GET_SYSTEM_DIRECTORY:
+    return data && (*(const char **)data = h->system_dir, true);
+  case RETRO_ENVIRONMENT_GET_CAN_DUPE:
+    return data && (*(bool *)data = true, true);
+  case RETRO_ENVIRONMENT_SET_MEMORY_MAPS:
+    return env_memory_maps(h, data);
+  case RETRO_ENVIRONMENT_GET_LOG_INTERFACE:
+    return data && (((struct retro_log_callback *)data)->log = core_log, true);
+  }
+  env_note(h, ENV_BASE(cmd), data);
+  return false;
+}
+
 static bool cb_environment(unsigned cmd, void *data) {
   rh_host *h = current();
   if (!h || (cmd & RETRO_ENVIRONMENT_PRIVATE)) return false;
+  if (h->profile == RH_PROFILE_STABLE_RETRO) return env_stable_retro(h, cmd, data);
   cmd = ENV_BASE(cmd);
   switch (cmd) {
   case RETRO_ENVIRONMENT_SET_PIXEL_FORMAT: {
@@ -583,11 +669,8 @@ static bool cb_environment(unsigned cmd, void *data) {
     return data && (*(const char **)data = h->save_dir, true);
   case RETRO_ENVIRONMENT_GET_LIBRETRO_PATH:
     return data && (*(const char **)data = h->core_path, true);
-  case RETRO_ENVIRONMENT_SET_MESSAGE: {
-    const struct retro_message *m = data;
-    if (m && m->msg) log_text(h, "INFO", m->msg, strlen(m->msg));
-    return m != NULL;
-  }
+  case RETRO_ENVIRONMENT_SET_MESSAGE:
+    return env_note(h, cmd, data), data != NULL;
   case RETRO_ENVIRONMENT_SHUTDOWN:
     h->shutdown_requested = 1;
     log_text(h, "INFO", "the core requested shutdown", strlen("the core requested shutdown"));
@@ -613,11 +696,12 @@ static bool cb_environment(unsigned cmd, void *data) {
 
 static size_t bytes_per_pixel(int fmt) { return fmt == RH_PIXEL_XRGB8888 ? 4 : 2; }
 
-/* Convert a core frame (any pitch) to packed RGB24 with plain shifts. */
-static void convert(uint8_t *dst, const void *src, unsigned w, unsigned hgt, size_t pitch, int fmt) {
+/* Convert a core frame (any pitch) to RGB24 rows of dst_stride bytes with plain shifts. */
+static void convert_rows(uint8_t *dst, size_t dst_stride, const void *src, unsigned w, unsigned hgt, size_t pitch,
+                         int fmt) {
   for (unsigned y = 0; y < hgt; y++) {
     const uint8_t *row = (const uint8_t *)src + (size_t)y * pitch;
-    uint8_t *d = dst + (size_t)y * w * 3;
+    uint8_t *d = dst + (size_t)y * dst_stride;
     if (fmt == RH_PIXEL_XRGB8888) {
       const uint32_t *s = (const uint32_t *)row;
       for (unsigned x = 0; x < w; x++, d += 3)
@@ -634,6 +718,25 @@ static void convert(uint8_t *dst, const void *src, unsigned w, unsigned hgt, siz
         d[2] = (uint8_t)((s[x] & 31) << 3);
     }
   }
+}
+
+/* Convert a core frame (any pitch) to packed RGB24 with plain shifts. */
+static void convert(uint8_t *dst, const void *src, unsigned w, unsigned hgt, size_t pitch, int fmt) {
+  convert_rows(dst, (size_t)w * 3, src, w, hgt, pitch, fmt);
+}
+
+/* The observation picture into dst (obs_w x obs_h RGB24). Outside the
+ * stable-retro profile only the presented part is read; the rest is black. */
+static void obs_picture(const rh_host *h, uint8_t *dst) {
+  size_t stride = (size_t)h->obs_w * 3;
+  unsigned w = h->obs_w, hgt = h->obs_h;
+  if (!h->obs_data) w = hgt = 0;
+  if (h->profile != RH_PROFILE_STABLE_RETRO) {
+    w = w < h->shown_w ? w : h->shown_w;
+    hgt = hgt < h->shown_h ? hgt : h->shown_h;
+  }
+  if (w < h->obs_w || hgt < h->obs_h) memset(dst, 0, stride * h->obs_h);
+  convert_rows(dst, stride, h->obs_data, w, hgt, h->obs_pitch, h->pixfmt);
 }
 
 static int pic_reserve(rh_host *h, size_t size) {
@@ -672,7 +775,10 @@ static void retained_to_rgb(const rh_host *h, uint8_t *dst) {
 
 static void cb_video(const void *data, unsigned w, unsigned hgt, size_t pitch) {
   rh_host *h = current();
-  if (!h || !data || data == RETRO_HW_FRAME_BUFFER_VALID || h->run_err) return; /* a dupe */
+  if (!h) return;
+  if (pitch) h->obs_pitch = pitch; /* even on a dupe, as stable-retro keeps it */
+  if (!data || data == RETRO_HW_FRAME_BUFFER_VALID || h->run_err) return; /* a dupe */
+  h->obs_data = data, h->shown_w = w, h->shown_h = hgt;
   if (h->vout) {
     size_t need = (size_t)w * hgt * 3;
     if (need > h->frame_bytes) {
@@ -722,10 +828,15 @@ static size_t cb_audio_batch(const int16_t *data, size_t frames) {
 
 static void cb_input_poll(void) {} /* input is set per frame before retro_run */
 
+#define SR_MAX_PLAYERS 2 /* stable-retro's pads */
+
 static int16_t cb_input_state(unsigned port, unsigned device, unsigned index, unsigned id) {
   (void)index;
   rh_host *h = current();
-  if (!h || !h->pad || port >= h->n_pads || (device & RETRO_DEVICE_MASK) != RETRO_DEVICE_JOYPAD) return 0;
+  if (!h || !h->pad || port >= h->n_pads) return 0;
+  if (h->profile == RH_PROFILE_STABLE_RETRO) /* its pads answer any device, and only two exist */
+    return port < SR_MAX_PLAYERS && id < 16 ? (int16_t)((h->pad[port] >> id) & 1) : 0;
+  if ((device & RETRO_DEVICE_MASK) != RETRO_DEVICE_JOYPAD) return 0;
   unsigned mask = h->pad[port];
   if (id == RETRO_DEVICE_ID_JOYPAD_MASK) return (int16_t)mask;
   return id < 16 ? (int16_t)((mask >> id) & 1) : 0;
@@ -773,10 +884,10 @@ static void host_free(rh_host *h) {
 }
 
 static rh_host *host_new(void *dl, const struct core_api *api, const char *path, const char *sys,
-                         const char *save) {
+                         const char *save, int profile) {
   rh_host *h = calloc(1, sizeof *h);
   if (!h) return NULL;
-  h->dl = dl, h->api = *api;
+  h->dl = dl, h->api = *api, h->profile = profile;
   h->cap_fd = h->saved_fd = -1;
   h->pixfmt = RH_PIXEL_0RGB1555; /* the libretro default */
   h->last_frame = 1;
@@ -806,10 +917,12 @@ static void core_start(rh_host *h) {
   h->need_fullpath = si.need_fullpath;
 }
 
-RH_API rh_host *rh_open(const char *core_path, const char *system_dir, const char *save_dir, char *err,
-                        size_t err_cap) {
+RH_API rh_host *rh_open(const char *core_path, const char *system_dir, const char *save_dir, int profile,
+                        char *err, size_t err_cap) {
   seterr(err, err_cap, "%s", "");
   if (!core_path || !*core_path) return seterr(err, err_cap, "no core path given"), NULL;
+  if (profile != RH_PROFILE_FULL && profile != RH_PROFILE_STABLE_RETRO)
+    return seterr(err, err_cap, "unknown frontend profile %d", profile), NULL;
   struct core_api api;
   void *dl = open_library(core_path, &api, err, err_cap);
   if (!dl) return NULL;
@@ -820,7 +933,7 @@ RH_API rh_host *rh_open(const char *core_path, const char *system_dir, const cha
     dlclose(dl);
     return NULL;
   }
-  rh_host *h = host_new(dl, &api, core_path, system_dir, save_dir);
+  rh_host *h = host_new(dl, &api, core_path, system_dir, save_dir, profile);
   if (!h || !registry_add(h)) {
     seterr(err, err_cap,
            h ? "%s is already open in this process (a core's globals cannot be shared); open a private copy of the file"
@@ -1046,6 +1159,7 @@ RH_API int rh_load_game(rh_host *h, const char *path, const void *data, size_t s
   int rc = prepare_game(h, path, data, size, &gi);
   if (rc != RH_OK) return unload(h), rc;
   h->pic_kind = PIC_NONE, h->cur_w = h->cur_h = 0;
+  h->obs_data = NULL, h->obs_pitch = 0, h->shown_w = h->shown_h = 0;
   size_t log_mark = h->log_gone + h->log_len;
   enter(h);
   capture_begin(h);
@@ -1061,6 +1175,16 @@ RH_API int rh_load_game(rh_host *h, const char *path, const void *data, size_t s
     return RH_ECONTENT;
   }
   h->av = av, h->loaded = 1, h->frames_run = 0;
+  h->obs_w = av.geometry.base_width, h->obs_h = av.geometry.base_height;
+  return RH_OK;
+}
+
+RH_API int rh_set_obs_size(rh_host *h, unsigned width, unsigned height) {
+  if (!h) return RH_EINVAL;
+  h->err[0] = '\0';
+  if (!width || !height || width > 4096 || height > 4096)
+    return fail(h, RH_EINVAL, "observation size %ux%u out of range", width, height);
+  h->obs_w = width, h->obs_h = height;
   return RH_OK;
 }
 
@@ -1124,7 +1248,9 @@ static void copy_watched(const rh_host *h, uint8_t *out) {
   }
 }
 
-static void run_frames(rh_host *h, size_t n, const uint16_t *buttons, unsigned ports, uint16_t *dims) {
+/* obs_out: NULL, or n slots of frame_bytes receiving observation pictures. */
+static void run_frames(rh_host *h, size_t n, const uint16_t *buttons, unsigned ports, uint16_t *dims,
+                       uint8_t *obs_out) {
   for (size_t f = 0; f < n; f++) {
     h->frame_i = f, h->presented = 0, h->last_frame = f + 1 == n;
     h->pad = buttons ? buttons + f * ports : NULL;
@@ -1134,30 +1260,36 @@ static void run_frames(rh_host *h, size_t n, const uint16_t *buttons, unsigned p
     if (h->n_watch) copy_watched(h, h->watch_out + f * h->watch_stride);
     if (!h->run_err && !h->presented && h->vout) h->run_err = video_dupe(h, f);
     if (h->run_err) return;
-    if (dims) dims[2 * f] = (uint16_t)h->cur_w, dims[2 * f + 1] = (uint16_t)h->cur_h;
+    if (obs_out) obs_picture(h, obs_out + f * h->frame_bytes);
+    unsigned w = obs_out ? h->obs_w : h->cur_w, hgt = obs_out ? h->obs_h : h->cur_h;
+    if (dims) dims[2 * f] = (uint16_t)w, dims[2 * f + 1] = (uint16_t)hgt;
   }
 }
 
 RH_API long rh_run(rh_host *h, size_t n, const uint16_t *buttons, unsigned ports, uint8_t *video_out,
-                   size_t frame_bytes, uint16_t *dims_out, int want_audio) {
+                   size_t frame_bytes, uint16_t *dims_out, int picture, int want_audio) {
   int rc = h ? enter_game(h) : RH_EINVAL;
   if (rc != RH_OK) return rc;
   if (ports > RH_MAX_PORTS) return fail(h, RH_EINVAL, "%u ports, at most %d", ports, RH_MAX_PORTS);
   if (n > (size_t)LONG_MAX) return fail(h, RH_EINVAL, "too many frames");
   if (video_out && !frame_bytes) return fail(h, RH_EINVAL, "frame_bytes is 0");
+  if (picture != RH_PICTURE_NATIVE && picture != RH_PICTURE_OBS) return fail(h, RH_EINVAL, "unknown picture kind %d", picture);
+  int obs = video_out && picture == RH_PICTURE_OBS;
+  if (obs && (size_t)h->obs_w * h->obs_h * 3 > frame_bytes)
+    return fail(h, RH_EINVAL, "the observation (%ux%u) does not fit frame_bytes %zu", h->obs_w, h->obs_h, frame_bytes);
   if (h->n_watch && n > h->watch_cap / h->watch_stride)
     return fail(h, RH_EINVAL, "%zu frames of watched memory (%zu bytes each) do not fit %zu bytes", n,
                 h->watch_stride, h->watch_cap);
   h->audio_len = 0, h->audio_oom = 0, h->want_audio = want_audio != 0;
-  h->vout = video_out, h->frame_bytes = frame_bytes, h->n_pads = buttons ? ports : 0;
+  h->vout = obs ? NULL : video_out, h->frame_bytes = frame_bytes, h->n_pads = buttons ? ports : 0;
   h->run_err = h->batch_real = h->fr_pending = 0;
   capture_begin(h);
-  run_frames(h, n, buttons, ports, dims_out);
+  run_frames(h, n, buttons, ports, dims_out, obs ? video_out : NULL);
   capture_end(h);
   h->pad = NULL, h->vout = NULL, h->last_frame = 1;
   if (h->run_err) return h->run_err;
   /* Retain the last picture for rh_screen and the next batch's dupes. */
-  if (video_out && h->batch_real)
+  if (video_out && !obs && h->batch_real)
     retain_rgb(h, video_out + (n - 1) * frame_bytes, h->cur_w, h->cur_h);
   else if (h->fr_pending) /* the batch ended on dupes: the core's buffer still holds it */
     retain_raw(h);
@@ -1189,9 +1321,18 @@ RH_API int rh_watch_memory(rh_host *h, const rh_span *spans, unsigned n_spans, u
   return RH_OK;
 }
 
-RH_API long rh_screen(rh_host *h, uint8_t *out, size_t cap, unsigned *width, unsigned *height) {
+RH_API long rh_screen(rh_host *h, int picture, uint8_t *out, size_t cap, unsigned *width, unsigned *height) {
   if (!h) return RH_EINVAL;
   h->err[0] = '\0';
+  if (picture == RH_PICTURE_OBS) {
+    size_t need = (size_t)h->obs_w * h->obs_h * 3;
+    if (width) *width = h->obs_w;
+    if (height) *height = h->obs_h;
+    if (!h->loaded) return fail(h, RH_ECONTENT, "no game loaded");
+    if (!out || cap < need) return fail(h, RH_EINVAL, "the picture needs %zu bytes, the buffer has %zu", need, cap);
+    obs_picture(h, out);
+    return (long)need;
+  }
   int have = h->pic_kind != PIC_NONE;
   if (width) *width = have ? h->pic_w : 0;
   if (height) *height = have ? h->pic_h : 0;

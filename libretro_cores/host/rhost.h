@@ -37,6 +37,23 @@ enum rh_status {
 
 #define RH_MAX_PORTS 8
 
+/*
+ * Frontend profiles (rh_open). RH_PROFILE_FULL answers what a modern
+ * frontend answers: declared option defaults, overscan, bitmasks, port
+ * devices. RH_PROFILE_STABLE_RETRO answers the environment exactly as
+ * stable-retro's frontend does (pixel format, its pinned options only, the
+ * system directory, dupes, memory maps, the log; everything else refused,
+ * an unanswered variable left untouched) and reads input as it does (two
+ * pads, any device), so a core stable-retro ships emulates here the same
+ * frames, pictures and RAM as there.
+ */
+#define RH_PROFILE_FULL 0
+#define RH_PROFILE_STABLE_RETRO 1
+
+/* What rh_run writes into video_out and rh_screen returns. */
+#define RH_PICTURE_NATIVE 0 /* what the core presented, at its size; a dupe repeats the last picture */
+#define RH_PICTURE_OBS 1    /* stable-retro's observation: see rh_set_obs_size */
+
 /* Pixel formats, same numbers as libretro's enum retro_pixel_format. */
 #define RH_PIXEL_0RGB1555 0
 #define RH_PIXEL_XRGB8888 1
@@ -73,7 +90,7 @@ typedef struct rh_memdesc {
  * system_dir / save_dir are answered to GET_SYSTEM_DIRECTORY / GET_SAVE_DIRECTORY.
  * On failure returns NULL and writes a message into err (err_cap bytes).
  */
-RH_API rh_host *rh_open(const char *core_path, const char *system_dir, const char *save_dir,
+RH_API rh_host *rh_open(const char *core_path, const char *system_dir, const char *save_dir, int profile,
                         char *err, size_t err_cap);
 
 /* Unload the game, retro_deinit(), dlclose(), free. NULL is ignored. */
@@ -119,6 +136,18 @@ RH_API int rh_load_game(rh_host *h, const char *path, const void *data, size_t s
 /* AV info of the loaded game (updated by SET_SYSTEM_AV_INFO / SET_GEOMETRY). */
 RH_API int rh_av_info(const rh_host *h, rh_av *out);
 
+/*
+ * The observation picture (RH_PICTURE_OBS): width x height pixels read,
+ * after every frame, from the last picture pointer the core presented with
+ * its last non-zero pitch, as stable-retro's get_screen() reads them (its
+ * size is fixed when the game loads; a dupe frame re-reads the buffer).
+ * Loading a game sets it to the base geometry the core reports then. With
+ * RH_PROFILE_STABLE_RETRO the rows and columns beyond the presented picture
+ * are read from the core's buffer as stable-retro reads them; otherwise
+ * they are black (another core's buffer may end there).
+ */
+RH_API int rh_set_obs_size(rh_host *h, unsigned width, unsigned height);
+
 /* retro_set_controller_port_device(port, device). */
 RH_API int rh_set_port_device(rh_host *h, unsigned port, unsigned device);
 
@@ -131,9 +160,9 @@ RH_API int rh_reset(rh_host *h);
  * beyond `ports` read as 0.
  *
  * video_out: NULL for headless, else n slots of frame_bytes bytes each;
- * slot f receives frame f as packed RGB24 (row stride width*3), converted
- * from the core's pixel format with plain shifts (no low-bit fill).
- * A duped frame (NULL from the core) repeats the previous picture.
+ * slot f receives frame f's picture of kind `picture` (RH_PICTURE_*) as
+ * packed RGB24 (row stride width*3), converted from the core's pixel
+ * format with plain shifts (no low-bit fill).
  * dims_out: NULL or n*2 uint16 receiving (width, height) of each frame.
  * If a frame does not fit frame_bytes the call fails with RH_EINVAL.
  *
@@ -142,8 +171,8 @@ RH_API int rh_reset(rh_host *h);
  *
  * Returns the number of frames run (n) or a negative code.
  */
-RH_API long rh_run(rh_host *h, size_t n, const uint16_t *buttons, unsigned ports,
-                   uint8_t *video_out, size_t frame_bytes, uint16_t *dims_out, int want_audio);
+RH_API long rh_run(rh_host *h, size_t n, const uint16_t *buttons, unsigned ports, uint8_t *video_out,
+                   size_t frame_bytes, uint16_t *dims_out, int picture, int want_audio);
 
 /*
  * Count finished frames into *counter (incremented after every retro_run),
@@ -179,10 +208,12 @@ RH_API int rh_watch_memory(rh_host *h, const rh_span *spans, unsigned n_spans, u
 RH_API const int16_t *rh_audio(const rh_host *h, size_t *n_samples);
 
 /*
- * The last picture the core produced (after any rh_run), as RGB24 into out
- * (cap bytes). Writes width/height. Returns bytes written or a negative code.
+ * The picture now (RH_PICTURE_NATIVE: the last one the core produced;
+ * RH_PICTURE_OBS: the observation read from the core's buffer now), as
+ * RGB24 into out (cap bytes). Writes width/height. Returns bytes written or
+ * a negative code.
  */
-RH_API long rh_screen(rh_host *h, uint8_t *out, size_t cap, unsigned *width, unsigned *height);
+RH_API long rh_screen(rh_host *h, int picture, uint8_t *out, size_t cap, unsigned *width, unsigned *height);
 
 /*
  * Save states. rh_unserialize passes a state of another size than the core

@@ -10,8 +10,12 @@ Nothing here imports an emulator: bytes in, :class:`Movie` out, and back.
 """
 
 from retrotool.movie.bk2_read import from_bytes, read
-from retrotool.movie.bk2_write import to_bytes, write
+from retrotool.movie.bk2_write import to_bytes, unrecorded_presses, write
+from retrotool.movie.convention import MAKE_FRAMES, convert, pressed_in_reset_row
 from retrotool.movie.layout import Dialect
-from retrotool.movie.model import Checkpoint, Movie, StateFormat
+from retrotool.movie.model import Checkpoint, Convention, Movie, StateFormat
 
-__all__ = ["Checkpoint", "Dialect", "Movie", "StateFormat", "from_bytes", "read", "to_bytes", "write"]
+__all__ = [
+    "MAKE_FRAMES", "Checkpoint", "Convention", "Dialect", "Movie", "StateFormat", "convert", "from_bytes",
+    "pressed_in_reset_row", "read", "to_bytes", "unrecorded_presses", "write",
+]

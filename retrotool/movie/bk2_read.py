@@ -19,6 +19,7 @@ from typing import Any
 
 from retrotool import systems
 from retrotool.errors import MovieFormatError, UnknownSystemError
+from retrotool.movie.convention import pressed_in_reset_row
 from retrotool.movie.header import Header, parse_header
 from retrotool.movie.inputlog import DecodedLog, decode, decode_stream
 from retrotool.movie.layout import Dialect
@@ -190,18 +191,25 @@ def _read_archive(archive: Archive) -> Movie:
     state, state_format = _state(archive, entries, header, decoded.layout.dialect)
     if any(k == "StartsFromSaveRam" and v.strip().lower() == "true" for k, v in header):
         log.warning("%s starts from SaveRAM, which retrotool does not model; it replays from power-on", archive.label)
-    return Movie(
+    movie = Movie(
         system=system.name,
         buttons=decoded.buttons,
         header=header,
         state=state,
         state_format=state_format,
+        convention=decoded.layout.dialect,
         console=decoded.console,
         console_names=decoded.layout.console_names,
         extras=_extras(archive, entries),
         meta=doc.get("meta", {}),
         _owned=True,
     )
+    if pressed_in_reset_row(movie):
+        log.warning(
+            "%s: row 0 holds buttons, but it is the frame stable-retro's reset() runs, which never applies them; "
+            "retrotool replays it released, as stable-retro does", archive.label,
+        )
+    return movie
 
 
 def read(source: str | os.PathLike[str] | bytes) -> Movie:

@@ -21,15 +21,18 @@ import json
 import logging
 import os
 
+import numpy as np
+
 from retrotool import outputs, systems
 from retrotool.errors import MovieFormatError
+from retrotool.movie import convention
 from retrotool.movie.header import bizhawk_header, format_header, sr_header
 from retrotool.movie.inputlog import EncodedLog
 from retrotool.movie.layout import SR_CONSOLE, Dialect, bizhawk_layout, sr_layout
 from retrotool.movie.model import Movie
 from retrotool.movie.zipio import ZipEntry, write_zip, zstd_compress
 
-__all__ = ["to_bytes", "write"]
+__all__ = ["to_bytes", "unrecorded_presses", "write"]
 
 log = logging.getLogger(__name__)
 
@@ -41,8 +44,8 @@ _RESERVED = frozenset(
 )
 
 
-def _retrotool_json(movie: Movie) -> ZipEntry:
-    doc = {"format": 1, "system": movie.system, "meta": movie.meta_json()}
+def _retrotool_json(movie: Movie, shift: int) -> ZipEntry:
+    doc = {"format": 1, "system": movie.system, "meta": convention.shift_checkpoints(movie.meta_json(), shift)}
     return ZipEntry("retrotool.json", (json.dumps(doc, indent=1, ensure_ascii=False) + "\n").encode("utf-8"))
 
 
@@ -53,7 +56,13 @@ def _extras(movie: Movie) -> list[ZipEntry]:
     return [ZipEntry(name, data) for name, data in movie.extras]
 
 
-def _stable_retro(movie: Movie, system: systems.System) -> list[ZipEntry]:
+def _stable_retro(movie: Movie, system: systems.System) -> tuple[list[ZipEntry], int]:
+    rows = convention.rows(movie, "stable-retro")
+    if rows.release_first:
+        log.warning("row 0 is stable-retro's reset frame, which applies no buttons: writing it released")
+    for button, player, frame in unrecorded_presses(movie, system):
+        log.warning("stable-retro's movies cannot hold %s (player %d, first held in frame %d): stable-retro will "
+                    "replay this movie without it and may desync", button, player + 1, frame)
     if movie.players > SR_MAX_PLAYERS:
         raise MovieFormatError(
             f"stable-retro replays at most {SR_MAX_PLAYERS} players; this movie has {movie.players} "
@@ -63,22 +72,25 @@ def _stable_retro(movie: Movie, system: systems.System) -> list[ZipEntry]:
         raise MovieFormatError(
             "stable-retro cannot load a BizHawk core state; replace the movie's state with a libretro state first"
         )
-    if movie.state is None:
+    if movie.state is None and system.stable_retro:
         log.warning("writing a power-on movie without Core.bin: stable-retro refuses to load movies without one")
     dropped = [n for n in movie.console_names if n not in SR_CONSOLE]
     if dropped:
         log.warning("the stable-retro dialect has no column for console controls %s; presses are dropped", dropped)
-    log_text = EncodedLog(sr_layout(system, movie.players), movie.buttons, movie.console, movie.console_names)
+    log_text = EncodedLog(
+        sr_layout(system, movie.players), rows.buttons, rows.console, movie.console_names, rows.lead, rows.release_first
+    )
     entries = [
         ZipEntry("Input Log.txt", log_text),
         ZipEntry("Header.txt", format_header(sr_header(movie.header, system))),
     ]
     if movie.state is not None:
         entries.append(ZipEntry("Core.bin", movie.state))
-    return entries
+    return entries, rows.shift
 
 
-def _bizhawk(movie: Movie, system: systems.System) -> list[ZipEntry]:
+def _bizhawk(movie: Movie, system: systems.System) -> tuple[list[ZipEntry], int]:
+    rows = convention.rows(movie, "bizhawk")
     if movie.state is not None and movie.state_format == "libretro":
         raise MovieFormatError(
             "BizHawk cannot load libretro states, so a savestate-anchored movie cannot be written for BizHawk; "
@@ -88,23 +100,40 @@ def _bizhawk(movie: Movie, system: systems.System) -> list[ZipEntry]:
     entries = [
         ZipEntry("BizState 1.0", BIZHAWK_ZIP_VERSION),
         ZipEntry("Header.txt", format_header(bizhawk_header(movie.header, system, movie.state is not None))),
-        ZipEntry("Input Log.txt", EncodedLog(layout, movie.buttons, movie.console, movie.console_names)),
+        ZipEntry("Input Log.txt", EncodedLog(
+            layout, rows.buttons, rows.console, movie.console_names, rows.lead, rows.release_first
+        )),
     ]
     if movie.state is not None:
         entries.append(ZipEntry("Core.bin", zstd_compress(movie.state), stored=True))
-    return entries
+    return entries, rows.shift
+
+
+def unrecorded_presses(movie: Movie, system: systems.System) -> list[tuple[str, int, int]]:
+    """(button, player, first frame) of each held button stable-retro's movies drop (SMS Pause, 2600 Reset, ...)."""
+    found: list[tuple[str, int, int]] = []
+    if not system.stable_retro:
+        return found
+    for i, info in enumerate(system.button_info):
+        if info.sr_recorded:
+            continue
+        for player in range(movie.players):
+            held = np.flatnonzero(movie.buttons[:, player, i])
+            if held.size:
+                found.append((info.name, player, int(held[0])))
+    return found
 
 
 def _entries(movie: Movie, dialect: Dialect) -> list[ZipEntry]:
     """Every entry of the file, checked before anything is written; the input log is made as it is written."""
     system = systems.get(movie.system)
     if dialect == "stable-retro":
-        entries = _stable_retro(movie, system)
+        entries, shift = _stable_retro(movie, system)
     elif dialect == "bizhawk":
-        entries = _bizhawk(movie, system)
+        entries, shift = _bizhawk(movie, system)
     else:
         raise ValueError(f"dialect must be 'stable-retro' or 'bizhawk', not {dialect!r}")
-    return [*entries, _retrotool_json(movie), *_extras(movie)]
+    return [*entries, _retrotool_json(movie, shift), *_extras(movie)]
 
 
 def to_bytes(movie: Movie, dialect: Dialect = "stable-retro") -> bytes:

@@ -1,8 +1,11 @@
 """The in-memory movie: one immutable value whatever dialect it was read from.
 
 A movie is a start anchor (a savestate, or power-on) plus one row of buttons per
-emulator frame. Row k is the input of frame k after the start state is loaded;
-in stable-retro's files row 0 is the empty frame its ``reset()`` runs.
+emulator frame. Row k is the input of frame k after the start. What "the start"
+is and whether row 0 is applied is the movie's *convention* (see convention.py):
+stable-retro's (the frames its ``make()`` runs come first, and row 0 is the frame
+its ``reset()`` runs, whose buttons are never applied) or BizHawk's (row 0 is the
+first frame after power-on or the state, and is applied).
 """
 
 from __future__ import annotations
@@ -19,9 +22,10 @@ import numpy as np
 from retrotool import systems
 from retrotool.errors import MovieFormatError
 
-__all__ = ["Checkpoint", "Movie", "StateFormat"]
+__all__ = ["Checkpoint", "Convention", "Movie", "StateFormat"]
 
 StateFormat = Literal["libretro", "bizhawk"]
+Convention = Literal["stable-retro", "bizhawk"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +95,8 @@ class Movie:
     that are never pressed carry no information and are dropped on construction, and
     the rest are sorted by name, so the same input compares equal whichever dialect
     and layout it came from. ``state_format`` only
-    matters with a ``state``; power-on movies always carry ``"libretro"``. ``meta`` is
+    matters with a ``state``; power-on movies always carry ``"libretro"``. ``convention``
+    says how the rows meet the start (see the module docstring). ``meta`` is
     retrotool's own JSON data (core, options, content SHA-1, checkpoints), stored in a
     ``retrotool.json`` entry that other readers ignore.
 
@@ -104,6 +109,7 @@ class Movie:
     header: tuple[tuple[str, str], ...] = ()
     state: bytes | None = None
     state_format: StateFormat = "libretro"
+    convention: Convention = "stable-retro"
     console: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.uint8))
     console_names: tuple[str, ...] = ()
     extras: tuple[tuple[str, bytes], ...] = ()
@@ -121,6 +127,8 @@ class Movie:
         console, names = self._console(frames, _owned)
         if self.state_format not in ("libretro", "bizhawk"):
             raise ValueError(f"state_format must be 'libretro' or 'bizhawk', not {self.state_format!r}")
+        if self.convention not in ("stable-retro", "bizhawk"):
+            raise ValueError(f"convention must be 'stable-retro' or 'bizhawk', not {self.convention!r}")
         set_ = object.__setattr__
         set_(self, "system", spec.name)
         set_(self, "buttons", buttons)
@@ -197,6 +205,7 @@ class Movie:
             and self.header == other.header
             and self.state == other.state
             and self.state_format == other.state_format
+            and self.convention == other.convention
             and self.console_names == other.console_names
             and np.array_equal(self.console, other.console)
             and self.extras == other.extras
@@ -209,6 +218,7 @@ class Movie:
         state = "power-on" if self.state is None else f"{len(self.state)} B {self.state_format}"
         return (
             f"Movie(system={self.system!r}, frames={self.frames}, players={self.players}, "
-            f"buttons=uint8{list(self.buttons.shape)}, state={state}, console={self.console_names}, "
+            f"buttons=uint8{list(self.buttons.shape)}, state={state}, convention={self.convention}, "
+            f"console={self.console_names}, "
             f"header={len(self.header)} keys, extras={[n for n, _ in self.extras]}, meta={sorted(self.meta)})"
         )

@@ -54,7 +54,7 @@ class LiveView:
         self.muted = False  # not at normal speed: the sound would be wrong
 
     def needs(self, frames: int) -> Needs:
-        return Needs(video=True, audio=self.speaker is not None)
+        return Needs(video="native", audio=self.speaker is not None)
 
     def open(self, info: ReplayInfo) -> None:
         """The window outlives each run of the loop; it is opened by the session."""

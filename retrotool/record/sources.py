@@ -1,7 +1,13 @@
-"""Scripted input sources for headless recording."""
+"""Scripted input sources for headless recording.
+
+A recording follows stable-retro's convention: its row 0 is the frame
+stable-retro's reset() runs, with no button held. Random input leaves that
+row released; a scripted input that presses something there is told so.
+"""
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -9,6 +15,8 @@ import numpy as np
 from retrotool.errors import RetroToolError
 from retrotool.replay import ArraySource
 from retrotool.systems import System
+
+log = logging.getLogger(__name__)
 
 
 def random_buttons(system: System, frames: int, players: int, seed: int) -> np.ndarray:
@@ -25,6 +33,7 @@ def random_buttons(system: System, frames: int, players: int, seed: int) -> np.n
             values = rng.integers(0, 2, size=lengths.size, dtype=np.uint8)
             idx = np.searchsorted(starts, np.arange(frames), side="right")
             out[:, p, b] = values[idx]
+    out[:1] = 0  # the reset frame
     return out
 
 
@@ -59,4 +68,7 @@ def scripted_source(buttons: np.ndarray, frames: int | None) -> ArraySource:
         if frames > buttons.shape[0]:
             raise RetroToolError(f"--frames {frames} is more than the {buttons.shape[0]} rows of input")
         buttons = buttons[:frames]
+    if len(buttons) and buttons[0].any():
+        log.warning("row 0 of the input presses buttons, but it is the frame stable-retro's reset() runs, which "
+                    "applies none: it is recorded released (start the input at row 1)")
     return ArraySource(buttons)

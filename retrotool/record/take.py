@@ -44,8 +44,13 @@ class Take:
         return self.builder.frames
 
     def play(self, source: InputSource, sinks: Sequence[Sink] = (), batch: int | None = None) -> ReplayInfo:
-        """Run the source's rows (until it ends) after the movie so far."""
-        info = replay(self.emulator, self.system, source, [self.builder, *sinks], batch=batch)
+        """Run the source's rows (until it ends) after the movie so far.
+
+        Movies are recorded in stable-retro's convention: the movie's row 0 is
+        the frame its reset() runs, with no button held.
+        """
+        info = replay(self.emulator, self.system, source, [self.builder, *sinks], batch=batch,
+                      reset_row=self.frames == 0)
         if info.frames:
             self._screen = None
         return info
@@ -56,7 +61,8 @@ class Take:
         Close it before `save`'s slots are loaded or the movie is finished.
         """
         self._screen = None  # the caller feeds it at once
-        return Run(self.emulator, self.system, [self.builder, *sinks], players=players, frames=frames)
+        return Run(self.emulator, self.system, [self.builder, *sinks], players=players, frames=frames,
+                   reset_row=self.frames == 0)
 
     def save(self) -> Slot:
         return Slot(self.frames, self.emulator.get_state(), self.screen())
@@ -77,8 +83,7 @@ class Take:
         self._screen = slot.screen
 
     def finish(self, options: dict[str, str] | None = None) -> Movie:
-        """The movie, with the checkpoint of its last frame added."""
-        screen = self.screen()
-        if screen is not None:
-            self.builder.finish(self.emulator.ram.tobytes(), screen)
+        """The movie, with the checkpoint of its last frame added (over the observation, as every checkpoint)."""
+        if self.frames:
+            self.builder.finish(self.emulator.obs_ram().tobytes(), self.emulator.obs_screen())
         return self.builder.movie(options)

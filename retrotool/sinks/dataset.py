@@ -182,7 +182,7 @@ class DatasetSink:
     def needs(self, frames: int) -> Needs:
         self.obs_rows = self.options.check(frames)
         variables = self.evaluator.variables if self.evaluator is not None else {}
-        return Needs(video=self.options.obs != ObsKind.RAM, variables=variables, rams=self.options.obs != ObsKind.RGB)
+        return Needs(video="obs" if self.options.obs != ObsKind.RAM else None, variables=variables, rams=self.options.obs != ObsKind.RGB)
 
     def open(self, info: ReplayInfo) -> None:
         self._work = outputs.temp_name(self.target)

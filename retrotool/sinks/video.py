@@ -185,7 +185,7 @@ class VideoSink:
         rows = [self._end - 1] + ([s.start - 1] if s.start > 0 else [])
         audio = s.audio and self.format.audio != "none"
         variables = self._info.variables if self._info is not None else {}
-        return Needs(video=True, audio=audio, snapshots=np.unique(np.array(rows, np.int64)), variables=variables)
+        return Needs(video="native", audio=audio, snapshots=np.unique(np.array(rows, np.int64)), variables=variables)
 
     def open(self, info: ReplayInfo) -> None:
         self._replay = info

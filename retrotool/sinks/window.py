@@ -42,7 +42,7 @@ class WindowSink:
         """Batches cut at the range's ends, so each batch's audio is wholly inside or outside it."""
         self.end = frames if self.end is None else min(self.end, frames)
         cuts = [r for r in (self.start - 1, self.end - 1) if 0 <= r < frames]
-        return Needs(video=True, audio=True, snapshots=np.unique(np.array(cuts, np.int64)))
+        return Needs(video="native", audio=True, snapshots=np.unique(np.array(cuts, np.int64)))
 
     def open(self, info: ReplayInfo) -> None:
         pg = self.pg

@@ -149,15 +149,16 @@ def test_a_crashing_core_ends_only_its_movie(recorded: Path, cli, tmp_path: Path
     from retrotool import movie as bk2
 
     movie = bk2.read(recorded)
-    # testcore_crash_at: the test core's debug switch, raises SIGSEGV at that frame
+    # testcore_crash_at: the test core's debug switch, raises SIGSEGV in its 124th frame since power-on, which
+    # is row 121 of a power-on movie (the two frames stable-retro's make() runs come first)
     bk2.write(movie.with_meta(options={"testcore_crash_at": "123"}), tmp_path / "crash.bk2")
     proc = cli("playback", "crash.bk2", "m.bk2", cwd=tmp_path)
     assert proc.returncode == 1
-    assert "crashed (SIGSEGV) in frame 123" in proc.stderr
+    assert "crashed (SIGSEGV) in frame 121" in proc.stderr
     assert "300" in proc.stdout  # the other movie was replayed in full
     assert "1 of 2 movies failed" in proc.stderr
     single = cli("playback", "crash.bk2", "--isolate", cwd=tmp_path)
-    _assert_user_error(single, "frame 123")
+    _assert_user_error(single, "frame 121")
     assert "retrotool: the libretro core" not in single.stderr  # the parent reports it, once
     here = cli("playback", "crash.bk2", cwd=tmp_path)  # not isolated: the process dies, but says why
     assert here.returncode == -11 and "Traceback" not in here.stderr

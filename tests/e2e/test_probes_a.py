@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
+from unittest import mock
 
 import numpy as np
 import pytest
@@ -127,10 +128,9 @@ def _pce(masks: np.ndarray) -> np.ndarray:
 PROBES = [
     Probe("Nes", "nes", "cc65", 0, 2, _table("Nes", {b: (bit, bit + 8) for b, bit in NES_BITS.items()})),
     Probe("Snes", "sfc", "cc65", 0, 4, _snes),
-    # mednafen_pce_fast's default turns III and IV into turbo switches for II and I, kept
-    # outside its savestate (see test_pce_turbo_toggles_outlive_states); the undeclared
-    # option Turbo_Toggling=disabled makes them plain buttons
-    Probe("PCEngine", "pce", "cc65", 0, 4, _pce, options=(("Turbo_Toggling", "disabled"),)),
+    # answered as stable-retro answers it, mednafen_pce_fast's III and IV are plain buttons
+    # (see test_pce_turbo_switches_only_with_a_modern_frontends_answers)
+    Probe("PCEngine", "pce", "cc65", 0, 4, _pce),
     # stella reads the console switches (SELECT, RESET) from port 1 only
     Probe("Atari2600", "a26", "dasm", 0, 3, _table(
         "Atari2600", {**{b: (bit, bit + 8) for b, bit in A26_STICK.items()}, "RESET": (16, None), "SELECT": (17, None)}
@@ -213,7 +213,7 @@ def test_each_button_reaches_the_probe_and_its_movie_replays(probe: Probe, tmp_p
     values, ram, screens = [], [], []
     with _emulator(probe) as emu:
         for k in range(len(masks)):
-            ((_, video),) = emu.run(masks[k : k + 1], video=True)
+            ((_, video),) = emu.run(masks[k : k + 1], video="native")
             assert video is not None
             values.append(_value(emu, probe))
             ram.append(hashlib.sha1(emu.ram.tobytes()).digest())
@@ -297,12 +297,14 @@ def test_pce_six_button_mode_exposes_iii_to_vi() -> None:
             assert seen(port, "VI") == 0
 
         # the mode is part of the core's state, so a replay from a state knows it; and a movie
-        # (both dialects keep MODE) carries the switch and the buttons behind it
+        # (both dialects keep MODE) carries the switch and the buttons behind it (row 0: stable-retro's
+        # reset frame, released)
         pce = systems.get("PCEngine")
-        masks = np.array([[mode, 0], [0, 0], [1 << ids["V"], 0]], np.uint16)
+        masks = np.array([[0, 0], [mode, 0], [0, 0], [1 << ids["V"], 0]], np.uint16)
         for dialect in ("stable-retro", "bizhawk"):
             movie = bk2.Movie(system="PCEngine", buttons=pce.from_masks(masks))
-            again = bk2.from_bytes(bk2.to_bytes(movie, dialect))
+            again = bk2.convert(bk2.from_bytes(bk2.to_bytes(movie, dialect)), "stable-retro")
+            assert np.array_equal(again.masks(), masks), dialect
             emu.set_state(start)
             emu.run(pce.masks(again.buttons))
             assert _value(emu, probe) == 1 << PCE_SIX["V"], dialect
@@ -335,13 +337,15 @@ def test_stella_difficulty_and_colour_switches_latch() -> None:
         assert int(emu.ram[3]) & 0xC8 == 0x08
 
 
-def test_pce_turbo_toggles_outlive_states() -> None:
-    """What mednafen_pce_fast does when Turbo_Toggling is left at its default (stable-retro's case).
+def test_pce_turbo_switches_only_with_a_modern_frontends_answers() -> None:
+    """What mednafen_pce_fast does with III and IV in 2-button mode, by how the host answers it.
 
-    Pressing III (or IV) in 2-button mode switches turbo on for II (or I): held, it then
-    reads as pressed one frame in four. The switch is a global of the core's libretro
-    layer, not part of its savestate: it survives set_state, so a replay from a state
-    depends on what was pressed before the state was loaded.
+    Answered as a modern frontend answers (its declared option defaults), pressing III
+    (or IV) switches turbo on for II (or I): held, it then reads as pressed one frame in
+    four, and the switch is a global of the core's libretro layer, not part of its
+    savestate, so a replay from a state would depend on what was pressed before the
+    state was loaded. Answered as stable-retro answers (retrotool's profile for this
+    core), III and IV never switch turbo, even with Turbo_Toggling=enabled.
     """
     probe = next(p for p in PROBES if p.system == "PCEngine")
     ids = _ids("PCEngine")
@@ -356,6 +360,14 @@ def test_pce_turbo_toggles_outlive_states() -> None:
         return seen
 
     with _emulator(probe, Turbo_Toggling="enabled") as emu:
+        emu.run(np.zeros((SETTLE, PORTS), np.uint16))
+        assert emu.quirks.stable_retro
+        assert held_ii(emu) == [1] * 8
+        emu.run(np.array([[1 << ids["III"], 0], [0, 0]], np.uint16))
+        assert held_ii(emu) == [1] * 8
+
+    full = replace(cores.quirks(Path("mednafen_pce_fast_libretro.so")), stable_retro=False)
+    with mock.patch.object(cores, "quirks", return_value=full), _emulator(probe) as emu:
         emu.run(np.zeros((SETTLE, PORTS), np.uint16))
         start = emu.get_state()
         assert held_ii(emu) == [1] * 8

@@ -175,37 +175,40 @@ def test_recorder_api_from_power_on_and_from_a_state_with_rerecords(tmp_path: Pa
     from retrotool import Recorder
 
     with Recorder(game="TestGame-Test", out=tmp_path / "a.bk2", power_on=True) as rec:
+        assert rec.frames == 1 and rec.observation is not None  # made: the reset frame ran (row 0), as env.reset()
         for i in range(30):
             obs = rec.step(["RIGHT"] if i % 2 else [])
-        assert obs.shape == (144, 160, 3) and rec.frames == 30 and rec.ram[0x20] == 1 << 7  # the last frame held RIGHT
+        assert obs.shape == (144, 160, 3) and rec.frames == 31 and rec.ram[0x20] == 1 << 7  # the last frame held RIGHT
         slot = rec.save_state()
         for _ in range(10):
             rec.step(["B", "A"])
         rec.load_state(slot)
         rec.step(np.eye(len(rec.buttons), dtype=np.uint8)[rec.buttons.index("UP")])
     movie = bk2.read(tmp_path / "a.bk2")
-    assert movie.state is None and movie.frames == 31 and movie.header_value("rerecordCount") == "1"
-    assert movie.buttons[30, 0, TEST.index("UP")] == 1 and not movie.buttons[30, 0, TEST.index("B")]
+    assert movie.state is None and movie.frames == 32 and movie.header_value("rerecordCount") == "1"
+    assert movie.buttons[31, 0, TEST.index("UP")] == 1 and not movie.buttons[31, 0, TEST.index("B")]
+    assert not movie.buttons[0].any()
     with Recorder(game="TestGame-Test", out=tmp_path / "b.bk2", players=2) as rec:
         rec.step(["START"], ["SELECT"])
         with pytest.raises(Exception, match="has no button 'JUMP'"):
             rec.step(["JUMP"])
     movie = bk2.read(tmp_path / "b.bk2")
-    assert movie.state is not None and movie.players == 2 and movie.frames == 1
-    assert jobs.verify(tmp_path / "b.bk2").checkpoints == 1
+    assert movie.state is not None and movie.players == 2 and movie.frames == 2
+    assert movie.buttons[1, 0, TEST.index("START")] and movie.buttons[1, 1, TEST.index("SELECT")]
+    assert jobs.verify(tmp_path / "b.bk2").checkpoints == 2
 
 
 def test_recorder_reports_reward_done_and_info_like_env_step(tmp_path: Path) -> None:
     from retrotool import Recorder
 
     with Recorder(game="TestGame-Test", out=tmp_path / "r.bk2") as rec:
-        rec.step([])  # the reset frame: as in stable-retro, it earns nothing
-        first, rewards = rec.info["score"], [rec.reward]
+        assert rec.frames == 1 and rec.reward == 0  # the reset frame ran: as in stable-retro, it earns nothing
+        first, rewards = rec.info["score"], []
         for i in range(120):
             rec.step(["RIGHT", "A"] if i % 3 else ["B"])
             rewards.append(rec.reward)
             assert rec.info["score"] == int.from_bytes(rec.ram[0x10:0x14].tobytes(), "little")  # data.json: u32 at 0x10
-        assert rewards[0] == 0 and sum(rewards) == rec.info["score"] - first > 0 and not rec.done
+        assert sum(rewards) == rec.info["score"] - first > 0 and not rec.done
         slot, at_slot = rec.save_state(), rec.info["score"]
         for _ in range(30):
             rec.step(["A"])
@@ -229,7 +232,8 @@ def test_an_agent_killed_mid_recording_loses_nothing(tmp_path: Path) -> None:
     assert proc.returncode == -9 and not (tmp_path / "agent.bk2").exists()
     done = recording.recover(tmp_path / "agent.bk2.journal")
     movie = bk2.read(done.movie)
-    assert movie.frames == 90 and movie.buttons[1, 0, TEST.index("RIGHT")] == 1 and done.checkpoints == 4  # frames 0, 25, 50, 75
+    # the reset frame and 90 steps; checkpoints at frames 0, 25, 50, 75
+    assert movie.frames == 91 and movie.buttons[2, 0, TEST.index("RIGHT")] == 1 and done.checkpoints == 4
     assert jobs.verify(done.movie).checkpoints == len(movie.checkpoints)
     from retrotool import Recorder
 

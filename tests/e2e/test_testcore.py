@@ -40,13 +40,13 @@ def test_watched_variables_are_every_frames_ram(testcore: Path, rom: Path, butto
     masks = system.masks(buttons(300, 2))
     variables = {"p0": Variable("p0", PROBE, "<u2"), "p1": Variable("p1", PROBE + 2, ">u2"),
                  "gone": Variable("gone", 1 << 30, "|u1")}
-    with Emulator(testcore, rom) as emu:
+    with Emulator(testcore, rom, system=system) as emu:
         expected = []
         for row in masks:
             emu.step(row)
             expected.append(emu.ram[PROBE : PROBE + 4].copy())
         emu.power_on()
-        watch = emu.watch(system, variables, rows=200)
+        watch = emu.watch(variables, rows=200)
         emu.run(masks[:200])
         first = watch.values(200)
         emu.run(masks[200:])
@@ -64,7 +64,7 @@ def test_watched_variables_are_every_frames_ram(testcore: Path, rom: Path, butto
 
 def test_batch_video_audio_and_dupes(testcore: Path, rom: Path) -> None:
     with Emulator(testcore, rom) as emu:
-        (start, video), = emu.run(np.zeros((64, 2), np.uint16), video=True, audio=True)
+        (start, video), = emu.run(np.zeros((64, 2), np.uint16), video="native", audio=True)
         audio = emu.audio()
     assert start == 0 and video is not None and video.shape == (64, 144, 160, 3)
     # the core dupes every 16th frame: the picture must repeat the previous one
@@ -79,7 +79,7 @@ def test_pixel_formats_convert_to_the_same_rgb(testcore: Path, rom: Path, fmt: s
 
     def frames(options: dict[str, str]) -> np.ndarray:
         with Emulator(testcore, rom, options=options) as emu:
-            (_, video), = emu.run(masks, video=True)
+            (_, video), = emu.run(masks, video="native")
             return video.copy()
 
     assert np.array_equal(frames({}), frames({"testcore_pixel_format": fmt}))
@@ -164,7 +164,7 @@ def test_verify_names_the_first_bad_frame_and_bytes(tmp_path: Path, rom: Path, b
 
 def test_movie_from_a_state(tmp_path: Path, testcore: Path, rom: Path, buttons) -> None:
     with Emulator(testcore, rom) as emu:
-        emu.run(systems.get("Test").masks(buttons(77)), video=False)
+        emu.run(systems.get("Test").masks(buttons(77)), video=None)
         (tmp_path / "start.state").write_bytes(emu.get_state())
     movie_path = _record(tmp_path, rom, buttons(300, seed=5), start=(tmp_path / "start.state").read_bytes())
     movie = bk2.read(movie_path)

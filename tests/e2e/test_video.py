@@ -26,6 +26,7 @@ import pytest
 from retrotool import jobs, movie as bk2, render, systems
 from retrotool.emulator import Emulator
 from retrotool.errors import RetroToolError
+from retrotool.replay import load_start
 from retrotool.sinks.video import VideoSettings
 
 FPS = 59.922743
@@ -33,9 +34,14 @@ FRAMES = 300
 QUIET = (100, 180)  # rows with START held on port 0
 
 
-def samples_after(frames: int) -> int:
-    """The test core's exact stereo sample count after `frames` frames (its README)."""
+def _core_samples(frames: int) -> int:
+    """The test core's exact stereo sample count after `frames` frames since power-on (its README)."""
     return frames * 44100000000 // 59922743
+
+
+def samples_after(rows: int) -> int:
+    """Samples of a power-on movie's first `rows` rows (they follow the frames stable-retro's make() runs)."""
+    return _core_samples(rows + bk2.MAKE_FRAMES) - _core_samples(bk2.MAKE_FRAMES)
 
 
 @pytest.fixture
@@ -78,10 +84,19 @@ def packet_times(path: Path) -> dict[int, tuple[str, list[tuple[int, int]]]]:
     return out
 
 
+def _played(emu: Emulator, m: bk2.Movie) -> list[tuple[int, np.ndarray | None]]:
+    """The movie's pictures as the core presents them, run by hand the way a replay runs it."""
+    load_start(emu, m.state, m.convention)
+    masks = systems.get("Test").masks(m.buttons)
+    masks[0] = 0  # stable-retro's reset frame
+    return emu.run(masks, video="native")
+
+
 def emulator_frames(movie_path: Path, testcore: Path) -> np.ndarray:
     m = bk2.read(movie_path)
     with Emulator(testcore, movie_path.parent / "testgame.tst", ports=2) as emu:
-        ((_, video),) = emu.run(systems.get("Test").masks(m.buttons), video=True)
+        ((_, video),) = _played(emu, m)
+        assert video is not None
         return video.copy()
 
 
@@ -118,8 +133,10 @@ def test_lossless_decodes_to_the_emulators_frames(movie: Path, tmp_path: Path, t
 def test_a_core_that_narrows_its_picture_mid_movie(movie: Path, tmp_path: Path, testcore: Path) -> None:
     """testcore_narrow_from: 160x144 pictures, then 128x144 from frame 120 on (SET_GEOMETRY).
 
-    Videos and datasets keep the first picture's size (later ones are resized to it, nearest neighbour);
-    traces hash each picture as the core drew it.
+    Videos keep the first picture's size (later ones are resized to it, nearest neighbour).
+    Datasets and traces take the observation, whose size is fixed when the game loads (as
+    stable-retro's): for a core outside stable-retro's profile, what lies beyond the presented
+    picture is black.
     """
     from retrotool import datasets, dump
     from retrotool.sinks.verify import screen_hash
@@ -129,10 +146,11 @@ def test_a_core_that_narrows_its_picture_mid_movie(movie: Path, tmp_path: Path, 
     bk2.write(bk2.read(movie).with_meta(options={"testcore_narrow_from": "120"}), narrow)
     m = bk2.read(narrow)
     with Emulator(testcore, tmp_path / "testgame.tst", ports=2, options={"testcore_narrow_from": "120"}) as emu:
-        segments = emu.run(systems.get("Test").masks(m.buttons), video=True)
+        segments = _played(emu, m)
         (first, wide), (cut, thin) = [(a, v.copy()) for a, v in segments]
     assert first == 0 and wide.shape[2] == 160 and thin.shape[2] == 128 and cut > 100
     expected = np.concatenate([wide, fit(thin, 144, 160)])
+    observed = np.concatenate([wide, np.pad(thin, ((0, 0), (0, 0), (0, 32), (0, 0)))])
 
     render.render(narrow, render.Targets(mp4=tmp_path / "o.mp4"), VideoSettings(lossless=True))
     decoded = decode_video(tmp_path / "o.mp4", 160, 144)
@@ -140,11 +158,11 @@ def test_a_core_that_narrows_its_picture_mid_movie(movie: Path, tmp_path: Path, 
 
     assert not dump.dump_dataset([narrow], tmp_path / "ds").failed
     (episode,) = datasets.load(tmp_path / "ds")
-    assert np.array_equal(episode.observations, expected)
+    assert np.array_equal(episode.observations, observed)
 
     jobs.playback(narrow, trace=tmp_path / "t.jsonl")
     screens = [json.loads(line)["screen"] for line in (tmp_path / "t.jsonl").read_text().splitlines()]
-    assert screens[cut + 5] == screen_hash(thin[5]) and screens[5] == screen_hash(wide[5])
+    assert screens[cut + 5] == screen_hash(observed[cut + 5]) and screens[5] == screen_hash(wide[5])
 
 
 def test_range_cuts_video_and_audio_together(movie: Path, tmp_path: Path, testcore: Path) -> None:
@@ -291,9 +309,9 @@ def test_airstriker_lossless_frames_and_sound(tmp_path: Path) -> None:
                            VideoSettings(lossless=True), rom=game / "rom.md")
     width, height = result.size or (0, 0)
     decoded = decode_video(tmp_path / "air.mp4", width, height)
-    with Emulator(core, game / "rom.md", ports=1) as emu:
-        emu.set_state(start)
-        ((_, video),) = emu.run(genesis.masks(held), video=True, audio=True)
+    with Emulator(core, game / "rom.md", system=genesis, ports=1) as emu:
+        load_start(emu, start)
+        ((_, video),) = emu.run(genesis.masks(held), video="native", audio=True)
         sound = emu.audio()
     assert decoded.shape == video.shape
     for row in (0, 120, 239):

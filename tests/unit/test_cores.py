@@ -50,6 +50,9 @@ def test_resolve_by_path_and_name(testcore: Path, tmp_path: Path) -> None:
         cores.resolve(str(tmp_path / "nope_libretro.so"), systems.get("Test"))
 
 
-def test_pinned_options_come_from_data() -> None:
-    assert cores.pinned_options(Path("/x/genesis_plus_gx_libretro.so"))["genesis_plus_gx_addr_error"] == "disabled"
-    assert cores.pinned_options(Path("/x/unknown_libretro.so")) == {}
+def test_quirks_come_from_data() -> None:
+    gpgx = cores.quirks(Path("/x/genesis_plus_gx_libretro.so"))
+    assert dict(gpgx.options)["genesis_plus_gx_render"] == "single field" and gpgx.stable_retro
+    assert gpgx.obs_size("Genesis") == (320, 224) and gpgx.obs_size("Nes") == (None, None)
+    assert cores.quirks(Path("/x/stella_libretro.so")).state_after_reload
+    assert cores.quirks(Path("/x/unknown_libretro.so")) == cores.Quirks()

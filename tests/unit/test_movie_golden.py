@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from retrotool import movie, systems
+from retrotool.errors import MovieFormatError
 from retrotool.movie import Movie
 
 GOLDEN = Path(__file__).resolve().parents[1] / "data" / "movies"
@@ -111,6 +112,13 @@ def test_no_key_line_uses_platform_default() -> None:
 
 @pytest.mark.parametrize("name", sorted(p.name for p in GOLDEN.glob("*.bk2")))
 def test_every_golden_file_survives_the_stable_retro_writer(name: str) -> None:
-    m = movie.read(GOLDEN / name)
-    back = movie.from_bytes(movie.to_bytes(m.replace(state_format="libretro")))
-    assert np.array_equal(back.buttons, m.buttons)
+    m = movie.read(GOLDEN / name).replace(state_format="libretro")
+    try:
+        expected = movie.convert(m, "stable-retro")
+    except MovieFormatError as refused:  # BizHawk movies that press buttons before stable-retro gives input
+        assert m.convention == "bizhawk" and "presses buttons in frame" in str(refused)
+        with pytest.raises(MovieFormatError, match="presses buttons in frame"):
+            movie.to_bytes(m)
+        return
+    back = movie.from_bytes(movie.to_bytes(m))
+    assert np.array_equal(back.buttons, expected.buttons)

@@ -20,10 +20,17 @@ ALL = systems.names()
 STATE = b"GENPLUS-GX 1.7.5" + bytes(range(256)) * 4
 
 
-def _random(system: str, players: int, frames: int = 200, seed: int = 0, **kwargs: object) -> Movie:
+def _random(
+    system: str, players: int, frames: int = 200, seed: int = 0, convention: movie.Convention = "stable-retro",
+    **kwargs: object,
+) -> Movie:
+    """Random presses; under stable-retro's convention row 0 (its reset frame) is released, as its files hold it."""
     spec = systems.get(system)
     buttons = np.random.default_rng(seed).integers(0, 2, (frames, players, len(spec.buttons)), dtype=np.uint8)
-    return Movie(system=system, buttons=buttons, meta={"core": "x", "checkpoints": []}, **kwargs)  # type: ignore[arg-type]
+    if convention == "stable-retro":
+        buttons[0] = 0
+    return Movie(system=system, buttons=buttons, meta={"core": "x", "checkpoints": []}, convention=convention,
+                 **kwargs)  # type: ignore[arg-type]
 
 
 def _normal(m: Movie, dialect: movie.Dialect) -> Movie:
@@ -54,7 +61,7 @@ def test_stable_retro_round_trip(system: str, state: bytes | None) -> None:
 @pytest.mark.parametrize("system", ALL)
 def test_bizhawk_round_trip(system: str) -> None:
     for players in _players(system):
-        original = _normal(_random(system, players, header=(("Author", "me"),)), "bizhawk")
+        original = _normal(_random(system, players, header=(("Author", "me"),), convention="bizhawk"), "bizhawk")
         assert movie.from_bytes(movie.to_bytes(original, "bizhawk")) == original
 
 
@@ -62,7 +69,8 @@ def test_bizhawk_round_trip_with_bizhawk_state_and_console() -> None:
     console = np.zeros((200, 2), np.uint8)
     console[5, 0] = console[9, 1] = 1
     original = _normal(
-        _random("Genesis", 2, state=STATE, state_format="bizhawk", console=console, console_names=("Reset", "Power")),
+        _random("Genesis", 2, state=STATE, state_format="bizhawk", console=console, console_names=("Reset", "Power"),
+                convention="bizhawk"),
         "bizhawk",
     )
     data = movie.to_bytes(original, "bizhawk")
@@ -77,16 +85,21 @@ def test_bizhawk_round_trip_with_bizhawk_state_and_console() -> None:
 
 
 def test_pce_five_players_round_trip_in_bizhawk() -> None:
-    original = _normal(_random("PCEngine", 5), "bizhawk")
+    original = _normal(_random("PCEngine", 5, convention="bizhawk"), "bizhawk")
     assert movie.from_bytes(movie.to_bytes(original, "bizhawk")) == original
 
 
-def test_cross_dialect_keeps_buttons() -> None:
+def test_cross_dialect_keeps_the_play() -> None:
+    """A power-on stable-retro movie is a BizHawk one with the two frames of make() in front, and back."""
     for system in ALL:
         original = _random(system, _players(system)[-1])
         via_sr = movie.from_bytes(movie.to_bytes(original))
         via_bh = movie.from_bytes(movie.to_bytes(via_sr, "bizhawk"))
-        assert np.array_equal(via_bh.buttons, original.buttons), system
+        assert via_bh.convention == "bizhawk" and via_bh.frames == original.frames + movie.MAKE_FRAMES, system
+        assert not via_bh.buttons[: movie.MAKE_FRAMES].any(), system
+        assert np.array_equal(via_bh.buttons[movie.MAKE_FRAMES :], original.buttons), system
+        back = movie.from_bytes(movie.to_bytes(via_bh))
+        assert back.convention == "stable-retro" and np.array_equal(back.buttons, original.buttons), system
 
 
 def test_genesis_matches_stable_retro_layout_exactly() -> None:
@@ -150,7 +163,8 @@ def test_atari_reset_and_select_use_bizhawk_console_switches() -> None:
     buttons = np.zeros((2, 2, len(atari.buttons)), np.uint8)
     buttons[1, 0, atari.index("RESET")] = 1
     buttons[1, 1, atari.index("SELECT")] = 1
-    log = _entries(movie.to_bytes(Movie(system="Atari2600", buttons=buttons), "bizhawk"))["Input Log.txt"].decode()
+    atari_movie = Movie(system="Atari2600", buttons=buttons, convention="bizhawk")
+    log = _entries(movie.to_bytes(atari_movie, "bizhawk"))["Input Log.txt"].decode()
     key, _, second = log.splitlines()[1:4]
     assert key.startswith("LogKey:#Reset|Select|Power|Toggle Left Difficulty|Toggle Right Difficulty|#P1 Up|")
     assert "P1 Reset" not in key and "P2 Select" in key
@@ -168,7 +182,7 @@ def test_extras_and_meta_are_kept(tmp_path: Path) -> None:
     m = _random("Test", 2, state=STATE, extras=(("Comments.txt", b"hi\r\n"), ("blob.bin", bytes(300))))
     m = m.with_meta(options={"a": "b"}, content_sha1="00" * 20)
     for dialect in ("stable-retro", "bizhawk"):
-        subject = m if dialect == "stable-retro" else m.replace(state=None)
+        subject = m if dialect == "stable-retro" else m.replace(state=None, convention="bizhawk")
         subject = _normal(subject, dialect)  # type: ignore[arg-type]
         path = tmp_path / f"{dialect}.bk2"
         movie.write(subject, path, dialect=dialect)  # type: ignore[arg-type]
@@ -211,3 +225,55 @@ def test_column_order_does_not_matter_for_stable_retro_files() -> None:
     genesis = systems.get("Genesis")
     assert [genesis.buttons[i] for i in np.flatnonzero(m.buttons[0, 0])] == ["B", "LEFT"]
     assert [genesis.buttons[i] for i in np.flatnonzero(m.buttons[1, 0])] == ["START", "UP"]
+
+
+def test_row_0_is_written_released_and_read_with_a_warning(caplog: pytest.LogCaptureFixture) -> None:
+    """stable-retro's reset() never applies row 0: writers leave it released; a file that holds it is warned about."""
+    pressed = _random("Nes", 1, state=STATE)
+    pressed = pressed.replace(buttons=np.ones_like(pressed.buttons))
+    with caplog.at_level(logging.WARNING):
+        written = movie.from_bytes(movie.to_bytes(pressed))
+    assert "writing it released" in caplog.text
+    assert not written.buttons[0].any() and written.buttons[1:].all()
+    log = "[Input]\nP1 A|P1 B|\n|..|AB|\n|..|A.|\n[/Input]".encode()
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as zf:
+        zf.writestr("Input Log.txt", log)
+        zf.writestr("Header.txt", "MovieVersion Retro\nPlatform NES\n")
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        m = movie.from_bytes(buffer.getvalue())
+    assert m.buttons[0].any() and movie.pressed_in_reset_row(m)  # kept as the file says; replays release it
+    assert "never applies them" in caplog.text
+
+
+def test_conversion_refuses_bizhawk_presses_stable_retro_cannot_give() -> None:
+    early = _random("Nes", 1, convention="bizhawk")
+    with pytest.raises(MovieFormatError, match="presses buttons in frame 0"):
+        movie.convert(early, "stable-retro")
+    late = early.replace(buttons=np.concatenate([np.zeros_like(early.buttons[:3]), early.buttons[3:]]))
+    converted = movie.convert(late, "stable-retro")
+    assert converted.frames == late.frames - movie.MAKE_FRAMES
+    assert np.array_equal(converted.buttons, late.buttons[movie.MAKE_FRAMES :])
+    # from a state nothing runs before row 0 in either convention: only row 0 must be released
+    with pytest.raises(MovieFormatError, match="first 1 frames after its state"):
+        movie.convert(early.replace(state=STATE), "stable-retro")
+
+
+def test_conversion_moves_checkpoints_with_their_frames() -> None:
+    checkpoint = movie.Checkpoint(10, "a" * 64, "b" * 64)
+    m = _random("Genesis", 1).with_checkpoints((checkpoint,))
+    bizhawk = movie.convert(m, "bizhawk")
+    assert bizhawk.checkpoints == (movie.Checkpoint(10 + movie.MAKE_FRAMES, "a" * 64, "b" * 64),)
+    assert movie.convert(bizhawk, "stable-retro").checkpoints == (checkpoint,)
+
+
+def test_unrecorded_presses_name_the_button_and_its_first_frame(caplog: pytest.LogCaptureFixture) -> None:
+    sms = systems.get("Sms")
+    buttons = np.zeros((20, 1, len(sms.buttons)), np.uint8)
+    buttons[7:9, 0, sms.index("PAUSE")] = 1
+    m = Movie(system="Sms", buttons=buttons, state=STATE)
+    assert movie.unrecorded_presses(m, sms) == [("PAUSE", 0, 7)]
+    with caplog.at_level(logging.WARNING):
+        movie.to_bytes(m)
+    assert "cannot hold PAUSE (player 1, first held in frame 7)" in caplog.text

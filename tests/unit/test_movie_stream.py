@@ -120,6 +120,7 @@ def test_reading_and_writing_a_long_movie_stay_lean() -> None:
     Before streaming, reading 200,000 frames peaked at the buttons plus ~31 MiB, writing at ~10 MiB.
     """
     buttons = np.random.default_rng(0).integers(0, 2, (200_000, 1, 12), dtype=np.uint8)
+    buttons[0] = 0  # stable-retro's reset frame
     original = Movie(system="Genesis", buttons=buttons)
     for dialect in ("stable-retro", "bizhawk"):
         tracemalloc.start()
@@ -130,5 +131,6 @@ def test_reading_and_writing_a_long_movie_stay_lean() -> None:
         back = movie.from_bytes(data)
         read = tracemalloc.get_traced_memory()[1] - buttons.nbytes
         tracemalloc.stop()
-        assert np.array_equal(back.buttons, buttons)
+        lead = movie.MAKE_FRAMES if dialect == "bizhawk" else 0  # the same play under BizHawk's convention
+        assert np.array_equal(back.buttons[lead:], buttons)
         assert written < 4 * MiB and read < 6 * MiB, (dialect, written / MiB, read / MiB)
