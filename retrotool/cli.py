@@ -31,12 +31,13 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
     add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
 out = Console()
 err = Console(stderr=True)
 
 # Shared argument types.
-MovieArg = Annotated[Path, typer.Argument(help="A .bk2 movie (stable-retro or BizHawk dialect).", show_default=False)]
+MovieArg = Annotated[Path, typer.Argument(metavar="MOVIE", help="A .bk2 movie (stable-retro or BizHawk dialect).", show_default=False)]
 CoreOpt = Annotated[
     Optional[str],
     typer.Option("--core", help="Core file (PATH.so) or name (genesis_plus_gx). Default: the movie's, else the system's."),
@@ -97,7 +98,7 @@ def _summary(result: jobs.RunResult, title: str) -> None:
 def playback(
     movies: Annotated[
         list[str],
-        typer.Argument(help="Movie(s): .bk2 files, folders of them, or glob patterns.", show_default=False),
+        typer.Argument(metavar="MOVIES", help="Movie(s): .bk2 files, folders of them, or glob patterns.", show_default=False),
     ],
     core: CoreOpt = None,
     rom: RomOpt = None,
@@ -402,7 +403,7 @@ def games(
 
 @app.command(name="import")
 def import_(
-    paths: Annotated[list[Path], typer.Argument(help="Files, folders or zip archives to search for ROMs.", show_default=False)],
+    paths: Annotated[list[Path], typer.Argument(metavar="PATHS", help="Files, folders or zip archives to search for ROMs.", show_default=False)],
 ) -> None:
     """Find ROMs by SHA-1 (Gym Retro's rule) and put them into their game folders.
 
@@ -430,7 +431,7 @@ def cores_(
 
 @app.command(name="dump-dataset")
 def dump_dataset(
-    movies: Annotated[list[str], typer.Argument(help="Movie(s): .bk2 files, folders of them, or glob patterns.", show_default=False)],
+    movies: Annotated[list[str], typer.Argument(metavar="MOVIES", help="Movie(s): .bk2 files, folders of them, or glob patterns.", show_default=False)],
     output: Annotated[Path, typer.Option("-o", "--output", help="Dataset folder (created; re-running resumes it).", show_default=False)],
     format: Annotated[dump.OutputFormat, typer.Option("--format", help="npz episodes + manifest.json, or also a Minari dataset in OUT/data.")] = dump.OutputFormat.NPZ,
     obs: Annotated[ObsKind, typer.Option(help="Observations: the picture, the system RAM, or both.")] = ObsKind.RGB,
@@ -523,15 +524,14 @@ def main() -> None:
     except KeyboardInterrupt:
         err.print("interrupted")
         sys.exit(130)
-    except Exception as e:  # click usage errors arrive as ClickException
-        import click
-
-        # Typer >= 0.24 raises its own vendored copy of click's exceptions: recognise either by shape
+    except typer.Exit as e:  # click's Exit in older Typers, Typer's own since 0.24: typer.Exit names both
+        sys.exit(e.exit_code)
+    except Exception as e:
+        # usage errors: click.ClickException in older Typers, Typer's vendored copy of it since 0.24; click itself
+        # may not be installed, so they are recognised by shape
         show = getattr(e, "show", None)
-        if callable(show) and hasattr(e, "exit_code"):  # click.ClickException or Typer's copy of it
+        if callable(show) and isinstance(getattr(e, "exit_code", None), int):
             show()
-            sys.exit(e.exit_code)
-        if isinstance(e, click.exceptions.Exit):
             sys.exit(e.exit_code)
         raise
     if code == 130:  # Typer turns Ctrl-C into exit code 130, returned (not raised) without standalone mode
