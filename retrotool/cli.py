@@ -476,8 +476,9 @@ def dump_dataset(
     out.print(table)
     out.print(f"{result.steps:,} steps written in {result.seconds:.1f} s")
     if result.minari is not None:
-        out.print(f"Minari dataset: {escape(str(result.minari))} (minari.load_dataset({to_minari.dataset_id(output)!r}) "
-                  f"with MINARI_DATASETS_PATH={output.resolve().parent})")
+        out.print(f"Minari dataset: {escape(str(result.minari))}; open it in Python with", soft_wrap=True)
+        for hint in to_minari.load_hints(output):
+            out.print(f"  {escape(hint)}", soft_wrap=True, highlight=False)
     if result.failed:
         raise RetroToolError(f"{len(result.failed)} of {len(result.outcomes)} movies failed; the others are in {output}")
 
