@@ -20,7 +20,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from retrotool import __version__, catalog, dump, jobs, recording, render, systems, to_minari
+from retrotool import __version__, catalog, dump, interrupts, jobs, recording, render, systems, to_minari
 from retrotool.errors import RetroToolError
 from retrotool.record import keys as record_keys, sources
 from retrotool.sinks.dataset import Combine, DatasetOptions, ObsKind
@@ -515,7 +515,8 @@ def _dump_progress(movies: int, workers: int) -> Iterator[tuple[Callable[[int, i
 def main() -> None:
     """Entry point: run the app, turning project errors into short messages."""
     try:
-        code = app(standalone_mode=False)
+        with interrupts.sigterm_raises():  # like Ctrl-C: outputs in progress are cleaned up
+            code = app(standalone_mode=False)
     except RetroToolError as e:
         err.print(f"[red]error:[/red] {escape(str(e))}", highlight=False, markup=True, soft_wrap=True)
         sys.exit(1)
@@ -525,15 +526,18 @@ def main() -> None:
     except KeyboardInterrupt:
         err.print("interrupted")
         sys.exit(130)
+    except interrupts.Terminated:
+        err.print("terminated")
+        sys.exit(interrupts.EXIT_CODE)
     except typer.Exit as e:  # click's Exit in older Typers, Typer's own since 0.24: typer.Exit names both
         sys.exit(e.exit_code)
     except Exception as e:
         # usage errors: click.ClickException in older Typers, Typer's vendored copy of it since 0.24; click itself
         # may not be installed, so they are recognised by shape
-        show = getattr(e, "show", None)
-        if callable(show) and isinstance(getattr(e, "exit_code", None), int):
+        show, exit_code = getattr(e, "show", None), getattr(e, "exit_code", None)
+        if callable(show) and isinstance(exit_code, int):
             show()
-            sys.exit(e.exit_code)
+            sys.exit(exit_code)
         raise
     if code == 130:  # Typer turns Ctrl-C into exit code 130, returned (not raised) without standalone mode
         err.print("interrupted")
