@@ -42,7 +42,7 @@ CoreOpt = Annotated[
     Optional[str],
     typer.Option("--core", help="Core file (PATH.so) or name (genesis_plus_gx). Default: the movie's, else the system's."),
 ]
-RomOpt = Annotated[Optional[Path], typer.Option("--rom", help="ROM file. Default: the one the movie names, beside it.")]
+RomOpt = Annotated[Optional[Path], typer.Option("--rom", help="ROM file. Default: the one the movie names, beside it, else the file of the movie's SHA-1 among imported games, in the movie's folder or in $RETROTOOL_DATA_PATH.")]
 ForceOpt = Annotated[bool, typer.Option("--force", help="Overwrite existing output files.")]
 
 

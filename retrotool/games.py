@@ -153,6 +153,44 @@ def find(name: str) -> Game:
     raise ContentError(f"no game integration named {name!r}; `retrotool games` lists them")
 
 
+def find_content(shas: Iterable[str], system: System, folders: Iterable[Path] = ()) -> Path | None:
+    """A ROM file of `system` whose SHA-1 (plain or Gym Retro's) is one of `shas`, or None.
+
+    Looked for, in order: the imported ROMs of the integrations that list
+    one of the SHA-1s, the files with the system's extensions in `folders`
+    (a movie's own folder), then in the `$RETROTOOL_DATA_PATH` folders.
+    """
+    wanted = {s.lower() for s in shas}
+    for game in all_games(system):
+        try:
+            listed = not wanted.isdisjoint(game.shas)
+        except OSError:
+            continue
+        rom = game.rom() if listed else None
+        if rom is not None and _has_sha(rom, wanted):
+            return rom
+    roots = [*folders, *(root for origin, root in data_folders() if origin == "env")]
+    for root in dict.fromkeys(roots):
+        try:
+            files = sorted(p for p in root.iterdir() if p.suffix[1:].lower() in system.extensions and p.is_file())
+        except OSError:
+            continue
+        found = next((f for f in files if _has_sha(f, wanted)), None)
+        if found is not None:
+            return found
+    return None
+
+
+def _has_sha(path: Path, wanted: set[str]) -> bool:
+    try:
+        if path.stat().st_size > MAX_ROM_BYTES:
+            return False
+        data = path.read_bytes()
+    except OSError:
+        return False
+    return not wanted.isdisjoint({hashlib.sha1(data).hexdigest(), rom_sha1(data, path.name)})
+
+
 def rom_sha1(data: bytes, name: str) -> str:
     """SHA-1 as Gym Retro computes it: `.nes` files skip their 16-byte header."""
     return hashlib.sha1(data[16:] if name.lower().endswith(".nes") else data).hexdigest()
