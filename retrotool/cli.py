@@ -17,8 +17,9 @@ import typer
 from rich.console import Console
 from rich.logging import RichHandler
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, Task, TextColumn, TimeRemainingColumn
 from rich.table import Table
+from rich.text import Text
 
 from retrotool import __version__, catalog, dump, interrupts, jobs, recording, render, systems, to_minari
 from retrotool.errors import RetroToolError
@@ -61,13 +62,20 @@ def _main(
     logging.basicConfig(level=level, format="%(message)s", handlers=[RichHandler(console=err, show_path=False)])
 
 
+class _Fps(ProgressColumn):
+    """Frames per second, rounded (rich's own speed text shows every decimal, or None before it knows)."""
+
+    def render(self, task: Task) -> Text:
+        return Text(f"{task.speed:,.0f} fps" if task.speed is not None else "")
+
+
 @contextlib.contextmanager
 def _progress(label: str) -> Iterator[Callable[[int, int], None] | None]:
     """A rich progress bar on a terminal; nothing when stderr is not one."""
     if not err.is_terminal:
         yield None
         return
-    columns = (TextColumn(label), BarColumn(), MofNCompleteColumn(), TextColumn("{task.speed} fps"), TimeRemainingColumn())
+    columns = (TextColumn(label), BarColumn(), MofNCompleteColumn(), _Fps(), TimeRemainingColumn())
     with Progress(*columns, console=err, transient=True) as bar:
         task = bar.add_task(label, total=None)
 
