@@ -184,9 +184,9 @@ def _render(
                 force=force, progress=progress,
             )
         _summary(result.run, f"rendered {paths[0]}")
-        size = f", {result.size[0]}x{result.size[1]}" if result.size else ""
-        for path in result.outputs:
-            out.print(f"wrote {escape(str(path))} ({result.frames} frames{size})")
+        for written in result.outputs:
+            size = f", {written.size[0]}x{written.size[1]}" if written.size else ""
+            out.print(f"wrote {escape(str(written.path))} ({written.frames} frames{size})")
         return
     if trace is not None:
         raise RetroToolError("--trace takes a single movie")
@@ -201,7 +201,7 @@ def _render(
         if o.result is None:
             table.add_row(escape(str(o.movie)), "-", "-", f"[red]{escape(o.error or '')}[/red]")
         else:
-            files = ", ".join(str(p) for p in o.result.outputs)
+            files = ", ".join(str(w.path) for w in o.result.outputs)
             table.add_row(escape(str(o.movie)), str(o.result.frames), f"{o.result.run.fps:,.0f}", escape(files))
     out.print(table)
     failed = sum(o.error is not None for o in outcomes)
