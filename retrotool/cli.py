@@ -45,6 +45,7 @@ CoreOpt = Annotated[
 ]
 RomOpt = Annotated[Optional[Path], typer.Option("--rom", help="ROM file. Default: the one the movie names, beside it, else the file of the movie's SHA-1 among imported games, in the movie's folder or in $RETROTOOL_DATA_PATH.")]
 ForceOpt = Annotated[bool, typer.Option("--force", help="Overwrite existing output files.")]
+CRF = 18  # --crf's default
 
 
 def _version(value: bool) -> None:
@@ -126,7 +127,7 @@ def playback(
     start: Annotated[int, typer.Option(min=0, help="First row to render (the replay still runs from row 0).", rich_help_panel="Rendering")] = 0,
     end: Annotated[Optional[int], typer.Option(min=1, help="Render rows before END. Default: to the last.", rich_help_panel="Rendering")] = None,
     no_audio: Annotated[bool, typer.Option("--no-audio", help="Leave the sound out.", rich_help_panel="Rendering")] = False,
-    crf: Annotated[int, typer.Option(min=0, max=51, help="H.264 quality (lower is better and larger).", rich_help_panel="Rendering")] = 18,
+    crf: Annotated[int, typer.Option(min=0, max=51, help="H.264 quality (lower is better and larger).", rich_help_panel="Rendering")] = CRF,
     lossless: Annotated[bool, typer.Option("--lossless", help="Lossless RGB H.264 in the MP4 (decodes to the exact frames).", rich_help_panel="Rendering")] = False,
     overlay: Annotated[Optional[list[render.Overlay]], typer.Option(help="Draw on the video: held buttons, or the game's RAM variables (repeatable).", rich_help_panel="Rendering")] = None,
     workers: Annotated[int, typer.Option("--jobs", "-j", min=1, help="Movies rendered at once, each in its own process.", rich_help_panel="Rendering")] = 1,
@@ -139,6 +140,11 @@ def playback(
     """
     paths = jobs.expand_movies(movies)
     targets = render.Targets(mp4=mp4, gif=gif, png_dir=png_dir, view=view)
+    shaping = {"--overlay": bool(overlay), "--scale": scale != 1, "--crop": crop is not None, "--start": start != 0,
+               "--end": end is not None, "--no-audio": no_audio, "--crf": crf != CRF, "--lossless": lossless}
+    if not targets.any() and any(shaping.values()):
+        given = ", ".join(name for name, on in shaping.items() if on)
+        raise RetroToolError(f"{given}: only for a rendered video; add --mp4 FILE, --gif FILE, --png-dir DIR or --view")
     if targets.any():
         overlays = set(overlay or ())
         settings = VideoSettings(

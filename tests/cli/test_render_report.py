@@ -24,3 +24,11 @@ def test_each_output_reports_its_own_frames(cli, tmp_path: Path) -> None:
     said = dict(re.findall(r"wrote (o\.\w+) \((\d+) frames", proc.stdout))
     assert said == {"o.mp4": "61", "o.gif": "31"}, proc.stdout
     assert {name: str(_frames(tmp_path / name)) for name in said} == said
+
+
+def test_rendering_options_without_an_output_are_an_error(cli, tmp_path: Path) -> None:
+    for options, named in ((["--overlay", "buttons"], "--overlay"), (["--scale", "2", "--end", "5"], "--scale, --end")):
+        proc = cli("playback", str(EXAMPLE), *options, cwd=tmp_path)
+        assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
+        assert f"{named}: only for a rendered video" in proc.stderr and "--mp4" in proc.stderr, proc.stderr
+        assert not list(tmp_path.iterdir())
