@@ -11,6 +11,7 @@ never shipped: `import_roms` finds them by SHA-1 as Gym Retro's importer does.
 
 from __future__ import annotations
 
+import difflib
 import gzip
 import hashlib
 import importlib.util
@@ -141,8 +142,8 @@ def all_games(system: System | None = None) -> list[Game]:
     return sorted(found.values(), key=lambda g: g.name.lower())
 
 
-def find(name: str) -> Game:
-    """An integration by folder name; `-vN` may be added or left out."""
+def lookup(name: str) -> Game | None:
+    """An integration by folder name (`-vN` may be added or left out), or None."""
     wanted = {name, _VERSION.sub("", name), f"{_VERSION.sub('', name)}-v0"}
     for origin, root in data_folders():
         for candidate in sorted(wanted):
@@ -150,7 +151,31 @@ def find(name: str) -> Game:
             system = system_of(candidate)
             if system is not None and (folder / "rom.sha").is_file():
                 return Game(candidate, system, folder, origin)
-    raise ContentError(f"no game integration named {name!r}; `retrotool games` lists them")
+    return None
+
+
+def find(name: str) -> Game:
+    """An integration by folder name, or an error that names the closest ones (a misspelling, another case)."""
+    game = lookup(name)
+    if game is not None:
+        return game
+    close = similar_names(name)
+    hint = f"; did you mean {' or '.join(close)}?" if close else ""
+    raise ContentError(f"no game integration named {name!r}{hint} (`retrotool games` lists them)")
+
+
+def similar_names(name: str, n: int = 3) -> list[str]:
+    """Installed integration names closest to `name`, ignoring case and `-vN`; a name without its system matches too."""
+    def key(x: str) -> str:
+        return _VERSION.sub("", x).lower()
+
+    names: dict[str, list[str]] = {}
+    for game in all_games():
+        for k in (key(game.name), key(game.name).rsplit("-", 1)[0]):
+            names.setdefault(k, []).append(game.name)
+    wanted = key(name)
+    keys = [wanted] if wanted in names else difflib.get_close_matches(wanted, names, n=n, cutoff=0.85)
+    return list(dict.fromkeys(g for k in keys for g in names[k]))[:n]
 
 
 def find_content(shas: Iterable[str], system: System, folders: Iterable[Path] = ()) -> Path | None:

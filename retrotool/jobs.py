@@ -62,10 +62,7 @@ def integration(movie: Movie) -> games.Game | None:
     name = movie.header_value("GameName")
     if not name or name == "?":
         return None
-    try:
-        return games.find(name)
-    except ContentError:
-        return None
+    return games.lookup(name)
 
 
 def find_rom(movie: Movie, movie_path: Path | None, rom: Path | None, game: games.Game | None) -> Path:
