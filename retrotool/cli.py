@@ -17,10 +17,11 @@ import typer
 from rich.console import Console
 from rich.logging import RichHandler
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, Task, TextColumn, TimeRemainingColumn
 from rich.table import Table
+from rich.text import Text
 
-from retrotool import __version__, catalog, dump, jobs, recording, render, systems, to_minari
+from retrotool import __version__, catalog, dump, interrupts, jobs, recording, render, systems, to_minari
 from retrotool.errors import RetroToolError
 from retrotool.record import keys as record_keys, sources
 from retrotool.sinks.dataset import Combine, DatasetOptions, ObsKind
@@ -31,18 +32,20 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
     add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
 out = Console()
 err = Console(stderr=True)
 
 # Shared argument types.
-MovieArg = Annotated[Path, typer.Argument(help="A .bk2 movie (stable-retro or BizHawk dialect).", show_default=False)]
+MovieArg = Annotated[Path, typer.Argument(metavar="MOVIE", help="A .bk2 movie (stable-retro or BizHawk dialect).", show_default=False)]
 CoreOpt = Annotated[
     Optional[str],
     typer.Option("--core", help="Core file (PATH.so) or name (genesis_plus_gx). Default: the movie's, else the system's."),
 ]
-RomOpt = Annotated[Optional[Path], typer.Option("--rom", help="ROM file. Default: the one the movie names, beside it.")]
+RomOpt = Annotated[Optional[Path], typer.Option("--rom", help="ROM file. Default: the one the movie names, beside it, else the file of the movie's SHA-1 among imported games, in the movie's folder or in $RETROTOOL_DATA_PATH.")]
 ForceOpt = Annotated[bool, typer.Option("--force", help="Overwrite existing output files.")]
+CRF = 18  # --crf's default
 
 
 def _version(value: bool) -> None:
@@ -60,13 +63,20 @@ def _main(
     logging.basicConfig(level=level, format="%(message)s", handlers=[RichHandler(console=err, show_path=False)])
 
 
+class _Fps(ProgressColumn):
+    """Frames per second, rounded (rich's own speed text shows every decimal, or None before it knows)."""
+
+    def render(self, task: Task) -> Text:
+        return Text(f"{task.speed:,.0f} fps" if task.speed is not None else "")
+
+
 @contextlib.contextmanager
 def _progress(label: str) -> Iterator[Callable[[int, int], None] | None]:
     """A rich progress bar on a terminal; nothing when stderr is not one."""
     if not err.is_terminal:
         yield None
         return
-    columns = (TextColumn(label), BarColumn(), MofNCompleteColumn(), TextColumn("{task.speed} fps"), TimeRemainingColumn())
+    columns = (TextColumn(label), BarColumn(), MofNCompleteColumn(), _Fps(), TimeRemainingColumn())
     with Progress(*columns, console=err, transient=True) as bar:
         task = bar.add_task(label, total=None)
 
@@ -97,7 +107,7 @@ def _summary(result: jobs.RunResult, title: str) -> None:
 def playback(
     movies: Annotated[
         list[str],
-        typer.Argument(help="Movie(s): .bk2 files, folders of them, or glob patterns.", show_default=False),
+        typer.Argument(metavar="MOVIES", help="Movie(s): .bk2 files, folders of them, or glob patterns.", show_default=False),
     ],
     core: CoreOpt = None,
     rom: RomOpt = None,
@@ -117,7 +127,7 @@ def playback(
     start: Annotated[int, typer.Option(min=0, help="First row to render (the replay still runs from row 0).", rich_help_panel="Rendering")] = 0,
     end: Annotated[Optional[int], typer.Option(min=1, help="Render rows before END. Default: to the last.", rich_help_panel="Rendering")] = None,
     no_audio: Annotated[bool, typer.Option("--no-audio", help="Leave the sound out.", rich_help_panel="Rendering")] = False,
-    crf: Annotated[int, typer.Option(min=0, max=51, help="H.264 quality (lower is better and larger).", rich_help_panel="Rendering")] = 18,
+    crf: Annotated[int, typer.Option(min=0, max=51, help="H.264 quality (lower is better and larger).", rich_help_panel="Rendering")] = CRF,
     lossless: Annotated[bool, typer.Option("--lossless", help="Lossless RGB H.264 in the MP4 (decodes to the exact frames).", rich_help_panel="Rendering")] = False,
     overlay: Annotated[Optional[list[render.Overlay]], typer.Option(help="Draw on the video: held buttons, or the game's RAM variables (repeatable).", rich_help_panel="Rendering")] = None,
     workers: Annotated[int, typer.Option("--jobs", "-j", min=1, help="Movies rendered at once, each in its own process.", rich_help_panel="Rendering")] = 1,
@@ -130,6 +140,11 @@ def playback(
     """
     paths = jobs.expand_movies(movies)
     targets = render.Targets(mp4=mp4, gif=gif, png_dir=png_dir, view=view)
+    shaping = {"--overlay": bool(overlay), "--scale": scale != 1, "--crop": crop is not None, "--start": start != 0,
+               "--end": end is not None, "--no-audio": no_audio, "--crf": crf != CRF, "--lossless": lossless}
+    if not targets.any() and any(shaping.values()):
+        given = ", ".join(name for name, on in shaping.items() if on)
+        raise RetroToolError(f"{given}: only for a rendered video; add --mp4 FILE, --gif FILE, --png-dir DIR or --view")
     if targets.any():
         overlays = set(overlay or ())
         settings = VideoSettings(
@@ -175,9 +190,9 @@ def _render(
                 force=force, progress=progress,
             )
         _summary(result.run, f"rendered {paths[0]}")
-        size = f", {result.size[0]}x{result.size[1]}" if result.size else ""
-        for path in result.outputs:
-            out.print(f"wrote {escape(str(path))} ({result.frames} frames{size})")
+        for written in result.outputs:
+            size = f", {written.size[0]}x{written.size[1]}" if written.size else ""
+            out.print(f"wrote {escape(str(written.path))} ({written.frames} frames{size})")
         return
     if trace is not None:
         raise RetroToolError("--trace takes a single movie")
@@ -192,7 +207,7 @@ def _render(
         if o.result is None:
             table.add_row(escape(str(o.movie)), "-", "-", f"[red]{escape(o.error or '')}[/red]")
         else:
-            files = ", ".join(str(p) for p in o.result.outputs)
+            files = ", ".join(str(w.path) for w in o.result.outputs)
             table.add_row(escape(str(o.movie)), str(o.result.frames), f"{o.result.run.fps:,.0f}", escape(files))
     out.print(table)
     failed = sum(o.error is not None for o in outcomes)
@@ -377,13 +392,18 @@ def _show_keys(system: systems.System, keys_file: Path | None) -> None:
 
 @app.command()
 def games(
+    name: Annotated[Optional[str], typer.Argument(metavar="GAME", help="Show this game: its ROM, states, RAM variables and scenario.", show_default=False)] = None,
     system: Annotated[Optional[str], typer.Option(help="Only this system (Genesis, Nes, ...).")] = None,
     missing: Annotated[bool, typer.Option("--missing/--all", help="Also list games whose ROM is not imported.")] = True,
 ) -> None:
-    """List game integrations and whether their ROM is imported.
+    """List game integrations and whether their ROM is imported, or show one game.
 
     Example: retrotool games --system Genesis
+
+    Example: retrotool games Airstriker-Genesis-v0
     """
+    if name is not None:
+        return _show_game(catalog.describe_game(name))
     rows = [r for r in catalog.list_games(systems.get(system) if system else None) if r.rom or missing]
     cells = [(r.name, r.system, "yes" if r.rom else "-", str(r.states), r.origin) for r in rows]
     if len(cells) > 100:  # a rich table of a thousand rows takes a third of a second to lay out
@@ -400,9 +420,36 @@ def games(
     out.print(table)
 
 
+def _show_game(d: catalog.GameDetails) -> None:
+    g = d.game
+    out.print(f"[bold]{escape(g.name)}[/bold]: {g.system.name}, from {escape(g.origin)} ({escape(str(g.folder))})")
+    if d.rom is not None:
+        out.print(f"ROM: imported, {escape(str(d.rom))}")
+    else:
+        out.print(f"ROM: not imported; `retrotool import DIR` finds it by its SHA-1 ({escape(', '.join(d.shas))})")
+    states = [f"{s} (default)" if s == d.default_state else s for s in d.states]
+    out.print(f"states: {escape(', '.join(states)) if states else 'none (it starts from power-on)'}")
+    if d.variables:
+        table = Table(title="RAM variables (data.json)", title_justify="left")
+        for column in ("variable", "address", "type"):
+            table.add_column(column)
+        for v in d.variables:
+            table.add_row(escape(v.name), f"{v.address} (0x{v.address:x})", escape(v.type))
+        out.print(table)
+    else:
+        out.print("RAM variables: none (no data.json)")
+    if d.scenario is None:
+        out.print("scenario: none (no scenario.json)")
+        return
+    table = Table(title="scenario (scenario.json)", show_header=False, title_justify="left")
+    for kind, rule in catalog.scenario_rules(d.scenario):
+        table.add_row(escape(kind), escape(rule))
+    out.print(table)
+
+
 @app.command(name="import")
 def import_(
-    paths: Annotated[list[Path], typer.Argument(help="Files, folders or zip archives to search for ROMs.", show_default=False)],
+    paths: Annotated[list[Path], typer.Argument(metavar="PATHS", help="Files, folders or zip archives to search for ROMs.", show_default=False)],
 ) -> None:
     """Find ROMs by SHA-1 (Gym Retro's rule) and put them into their game folders.
 
@@ -430,7 +477,7 @@ def cores_(
 
 @app.command(name="dump-dataset")
 def dump_dataset(
-    movies: Annotated[list[str], typer.Argument(help="Movie(s): .bk2 files, folders of them, or glob patterns.", show_default=False)],
+    movies: Annotated[list[str], typer.Argument(metavar="MOVIES", help="Movie(s): .bk2 files, folders of them, or glob patterns.", show_default=False)],
     output: Annotated[Path, typer.Option("-o", "--output", help="Dataset folder (created; re-running resumes it).", show_default=False)],
     format: Annotated[dump.OutputFormat, typer.Option("--format", help="npz episodes + manifest.json, or also a Minari dataset in OUT/data.")] = dump.OutputFormat.NPZ,
     obs: Annotated[ObsKind, typer.Option(help="Observations: the picture, the system RAM, or both.")] = ObsKind.RGB,
@@ -475,8 +522,9 @@ def dump_dataset(
     out.print(table)
     out.print(f"{result.steps:,} steps written in {result.seconds:.1f} s")
     if result.minari is not None:
-        out.print(f"Minari dataset: {escape(str(result.minari))} (minari.load_dataset({to_minari.dataset_id(output)!r}) "
-                  f"with MINARI_DATASETS_PATH={output.resolve().parent})")
+        out.print(f"Minari dataset: {escape(str(result.minari))}; open it in Python with", soft_wrap=True)
+        for hint in to_minari.load_hints(output):
+            out.print(f"  {escape(hint)}", soft_wrap=True, highlight=False)
     if result.failed:
         raise RetroToolError(f"{len(result.failed)} of {len(result.outcomes)} movies failed; the others are in {output}")
 
@@ -513,7 +561,8 @@ def _dump_progress(movies: int, workers: int) -> Iterator[tuple[Callable[[int, i
 def main() -> None:
     """Entry point: run the app, turning project errors into short messages."""
     try:
-        code = app(standalone_mode=False)
+        with interrupts.sigterm_raises():  # like Ctrl-C: outputs in progress are cleaned up
+            code = app(standalone_mode=False)
     except RetroToolError as e:
         err.print(f"[red]error:[/red] {escape(str(e))}", highlight=False, markup=True, soft_wrap=True)
         sys.exit(1)
@@ -523,16 +572,18 @@ def main() -> None:
     except KeyboardInterrupt:
         err.print("interrupted")
         sys.exit(130)
-    except Exception as e:  # click usage errors arrive as ClickException
-        import click
-
-        # Typer >= 0.24 raises its own vendored copy of click's exceptions: recognise either by shape
-        show = getattr(e, "show", None)
-        if callable(show) and hasattr(e, "exit_code"):  # click.ClickException or Typer's copy of it
+    except interrupts.Terminated:
+        err.print("terminated")
+        sys.exit(interrupts.EXIT_CODE)
+    except typer.Exit as e:  # click's Exit in older Typers, Typer's own since 0.24: typer.Exit names both
+        sys.exit(e.exit_code)
+    except Exception as e:
+        # usage errors: click.ClickException in older Typers, Typer's vendored copy of it since 0.24; click itself
+        # may not be installed, so they are recognised by shape
+        show, exit_code = getattr(e, "show", None), getattr(e, "exit_code", None)
+        if callable(show) and isinstance(exit_code, int):
             show()
-            sys.exit(e.exit_code)
-        if isinstance(e, click.exceptions.Exit):
-            sys.exit(e.exit_code)
+            sys.exit(exit_code)
         raise
     if code == 130:  # Typer turns Ctrl-C into exit code 130, returned (not raised) without standalone mode
         err.print("interrupted")

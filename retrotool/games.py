@@ -11,6 +11,7 @@ never shipped: `import_roms` finds them by SHA-1 as Gym Retro's importer does.
 
 from __future__ import annotations
 
+import difflib
 import gzip
 import hashlib
 import importlib.util
@@ -141,8 +142,8 @@ def all_games(system: System | None = None) -> list[Game]:
     return sorted(found.values(), key=lambda g: g.name.lower())
 
 
-def find(name: str) -> Game:
-    """An integration by folder name; `-vN` may be added or left out."""
+def lookup(name: str) -> Game | None:
+    """An integration by folder name (`-vN` may be added or left out), or None."""
     wanted = {name, _VERSION.sub("", name), f"{_VERSION.sub('', name)}-v0"}
     for origin, root in data_folders():
         for candidate in sorted(wanted):
@@ -150,7 +151,69 @@ def find(name: str) -> Game:
             system = system_of(candidate)
             if system is not None and (folder / "rom.sha").is_file():
                 return Game(candidate, system, folder, origin)
-    raise ContentError(f"no game integration named {name!r}; `retrotool games` lists them")
+    return None
+
+
+def find(name: str) -> Game:
+    """An integration by folder name, or an error that names the closest ones (a misspelling, another case)."""
+    game = lookup(name)
+    if game is not None:
+        return game
+    close = similar_names(name)
+    hint = f"; did you mean {' or '.join(close)}?" if close else ""
+    raise ContentError(f"no game integration named {name!r}{hint} (`retrotool games` lists them)")
+
+
+def similar_names(name: str, n: int = 3) -> list[str]:
+    """Installed integration names closest to `name`, ignoring case and `-vN`; a name without its system matches too."""
+    def key(x: str) -> str:
+        return _VERSION.sub("", x).lower()
+
+    names: dict[str, list[str]] = {}
+    for game in all_games():
+        for k in (key(game.name), key(game.name).rsplit("-", 1)[0]):
+            names.setdefault(k, []).append(game.name)
+    wanted = key(name)
+    keys = [wanted] if wanted in names else difflib.get_close_matches(wanted, names, n=n, cutoff=0.85)
+    return list(dict.fromkeys(g for k in keys for g in names[k]))[:n]
+
+
+def find_content(shas: Iterable[str], system: System, folders: Iterable[Path] = ()) -> Path | None:
+    """A ROM file of `system` whose SHA-1 (plain or Gym Retro's) is one of `shas`, or None.
+
+    Looked for, in order: the imported ROMs of the integrations that list
+    one of the SHA-1s, the files with the system's extensions in `folders`
+    (a movie's own folder), then in the `$RETROTOOL_DATA_PATH` folders.
+    """
+    wanted = {s.lower() for s in shas}
+    for game in all_games(system):
+        try:
+            listed = not wanted.isdisjoint(game.shas)
+        except OSError:
+            continue
+        rom = game.rom() if listed else None
+        if rom is not None and _has_sha(rom, wanted):
+            return rom
+    roots = [*folders, *(root for origin, root in data_folders() if origin == "env")]
+    for root in dict.fromkeys(roots):
+        try:
+            files = sorted(p for p in root.iterdir() if p.suffix[1:].lower() in system.extensions and p.is_file())
+        except OSError:
+            continue
+        found = next((f for f in files if _has_sha(f, wanted)), None)
+        if found is not None:
+            return found
+    return None
+
+
+def _has_sha(path: Path, wanted: set[str]) -> bool:
+    try:
+        if path.stat().st_size > MAX_ROM_BYTES:
+            return False
+        data = path.read_bytes()
+    except OSError:
+        return False
+    return not wanted.isdisjoint({hashlib.sha1(data).hexdigest(), rom_sha1(data, path.name)})
 
 
 def rom_sha1(data: bytes, name: str) -> str:

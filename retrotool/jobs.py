@@ -10,6 +10,7 @@ import ctypes
 import glob
 import hashlib
 import logging
+import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -61,27 +62,23 @@ def integration(movie: Movie) -> games.Game | None:
     name = movie.header_value("GameName")
     if not name or name == "?":
         return None
-    try:
-        return games.find(name)
-    except ContentError:
-        return None
+    return games.lookup(name)
 
 
 def find_rom(movie: Movie, movie_path: Path | None, rom: Path | None, game: games.Game | None) -> Path:
-    """The ROM given, else the one named beside the movie, else the integration's."""
+    """The ROM given, else the one named beside the movie, else the integration's, else one found by SHA-1."""
     expected = {str(movie.meta["content_sha1"])} if movie.meta.get("content_sha1") else set()
     if rom is None:
         name = movie.meta.get("rom_name")
         beside = movie_path.parent / str(name) if name and movie_path is not None else None
+        imported = game.rom() if game is not None else None
         if beside is not None and beside.is_file():
             rom = beside
-        elif game is not None:
-            rom = game.rom()
-            if rom is None:
-                raise ContentError(f"the ROM of {game.name} is not imported; run `retrotool import DIR` on your ROMs")
+        elif game is not None and imported is not None:
+            rom = imported
             expected = expected or set(game.shas)
         else:
-            raise ContentError(f"this {movie.system} movie needs its ROM: pass --rom PATH")
+            rom = _rom_by_sha1(movie, movie_path, game)
     if not rom.is_file():
         raise ContentError(f"ROM not found: {rom}")
     data = rom.read_bytes()
@@ -89,6 +86,22 @@ def find_rom(movie: Movie, movie_path: Path | None, rom: Path | None, game: game
     if expected and not expected & {actual, games.rom_sha1(data, rom.name)}:
         raise ContentError(f"wrong ROM {rom}: the movie expects SHA-1 {' or '.join(sorted(expected))}, this is {actual}")
     return rom
+
+
+def _rom_by_sha1(movie: Movie, movie_path: Path | None, game: games.Game | None) -> Path:
+    """The ROM of the SHA-1 the movie records (retrotool's data or its header), found among the user's files."""
+    shas = {str(movie.meta.get("content_sha1") or ""), movie.header_value("SHA1") or ""}
+    shas = {s.lower() for s in shas if re.fullmatch(r"[0-9a-fA-F]{40}", s)}
+    system = systems.get(movie.system)
+    folders = [movie_path.parent] if movie_path is not None else []
+    found = games.find_content(shas, system, folders) if shas else None
+    if found is not None:
+        return found
+    if game is not None:
+        raise ContentError(f"the ROM of {game.name} is not imported; run `retrotool import DIR` on your ROMs")
+    where = "" if not shas else (f" (no file with its SHA-1 {' or '.join(sorted(shas))} in the imported games, "
+                                 "the movie's folder or $RETROTOOL_DATA_PATH)")
+    raise ContentError(f"this {movie.system} movie needs its ROM{where}: pass --rom PATH")
 
 
 def open_emulator(

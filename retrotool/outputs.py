@@ -5,14 +5,23 @@ in the target's own folder and moved into place only when complete, so
 Ctrl-C, a full disk or a crash leaves either the old file or the new one.
 Without force the move is a hard link, which fails if the target appeared
 meanwhile, so an existing file is never replaced even in a race.
+
+A process killed outright (kill -9, a crashed core, a power cut) cannot clean
+up, so a temporary name carries the pid and a tag of the host of the process
+that made it: the first time a later process makes a temporary in a folder,
+it removes the temporaries there whose process is gone. One whose process
+lives, or that another host made (a shared folder), is never touched.
 """
 
 from __future__ import annotations
 
 import glob
+import hashlib
 import os
+import re
 import secrets
 import shutil
+import socket
 from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
@@ -35,9 +44,21 @@ def check_target(path: str | os.PathLike[str], force: bool) -> Path:
     return target
 
 
+_HOST = hashlib.sha1(socket.gethostname().encode()).hexdigest()[:6]
+_TEMP = re.compile(r"\.tmp-(\d+)-([0-9a-f]{6})-[0-9a-f]{8}$")  # .NAME.tmp-PID-HOST-RANDOM
+_swept: set[str] = set()  # folders this process has swept already
+
+
 def temp_name(target: Path) -> Path:
-    """A hidden temporary sibling of target (same filesystem, so the move is atomic)."""
-    return target.with_name(f".{target.name}.tmp-{secrets.token_hex(4)}")
+    """A hidden temporary sibling of target (same filesystem, so the move is atomic), named after this process.
+
+    The first call for a folder sweeps it (see `sweep`).
+    """
+    folder = os.path.abspath(target.parent)
+    if folder not in _swept:
+        _swept.add(folder)
+        sweep(target.parent)
+    return target.with_name(f".{target.name}.tmp-{os.getpid()}-{_HOST}-{secrets.token_hex(4)}")
 
 
 def commit(tmp: Path, target: Path, force: bool = True) -> None:
@@ -62,12 +83,32 @@ def discard(tmp: Path) -> None:
 
 
 def sweep(folder: Path, name: str | None = None) -> None:
-    """Remove what a process that died (a crashed core, kill -9) left under temporary names in `folder`.
+    """Remove what processes that died (a crashed core, kill -9) left under temporary names in `folder`.
 
-    Only those of the output `name` when given, else every one.
+    Only those of the output `name` when given, else every one; never one
+    whose process is alive or that was made on another host.
     """
-    for path in folder.glob(f".{glob.escape(name) if name is not None else '*'}.tmp-*"):
-        shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
+    try:
+        found = list(folder.glob(f".{glob.escape(name) if name is not None else '*'}.tmp-*"))
+    except OSError:  # an unreadable folder: writing into it will say what is wrong
+        return
+    for path in found:
+        if _abandoned(path.name):
+            shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
+
+
+def _abandoned(name: str) -> bool:
+    """A temporary name of this host whose process no longer runs."""
+    match = _TEMP.search(name)
+    if match is None or match[2] != _HOST:
+        return False
+    try:
+        os.kill(int(match[1]), 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return True
+    except (PermissionError, OverflowError):  # another user's process, or no pid at all: keep it
+        return False
+    return False
 
 
 def write_atomic(path: str | os.PathLike[str], fill: Callable[[BinaryIO], object], *, force: bool) -> None:

@@ -51,13 +51,22 @@ class Targets:
 
 
 @dataclass(frozen=True, slots=True)
+class Written:
+    """One output of a render and what is in it."""
+
+    path: Path
+    frames: int  # pictures in it: the rows of the range, or every second one in a GIF
+    size: tuple[int, int] | None  # width x height, after scaling (and padding)
+
+
+@dataclass(frozen=True, slots=True)
 class RenderResult:
     """What a render wrote: the replay's result plus the outputs."""
 
     run: jobs.RunResult
-    outputs: tuple[Path, ...]
-    frames: int  # rows encoded (the --start/--end range)
-    size: tuple[int, int] | None  # output width x height, after scaling
+    outputs: tuple[Written, ...]
+    frames: int  # rows rendered (the --start/--end range)
+    size: tuple[int, int] | None  # the first output's width x height, after scaling
     audio_samples: int  # stereo sample frames written (at the core's rate)
 
 
@@ -109,7 +118,7 @@ def render(
     run = jobs._run(movie, movie_path, core, rom, sinks, progress)
     first = videos[0] if videos else None
     return RenderResult(
-        run, tuple(v.target for v in videos), first.frames_written if first else 0,
+        run, tuple(Written(v.target, v.frames_written, v.size) for v in videos), first.rows_rendered if first else 0,
         first.size if first else None, first.samples_written if first else 0,
     )
 

@@ -10,9 +10,10 @@ use --grayscale / --resize / --crop to shrink it.
 
 The storage is built in a temporary folder and renamed to `OUT/data` when
 complete, replacing the previous one; Minari's `dataset_id` is OUT's folder
-name (with `-v0` added when it has no version), so with
-`MINARI_DATASETS_PATH` set to OUT's parent, `minari.load_dataset(name)`
-finds it.
+name (with `-v0` added when it has no version). `minari.MinariDataset(OUT/data)`
+opens it wherever it is; `minari.load_dataset(id)` finds it only under a folder
+named as the id (with `MINARI_DATASETS_PATH` set to its parent), so
+`load_hints` offers that only then.
 """
 
 from __future__ import annotations
@@ -38,6 +39,15 @@ def dataset_id(folder: Path) -> str:
     return name if re.search(r"-v\d+$", name) else f"{name}-v0"
 
 
+def load_hints(folder: Path) -> list[str]:
+    """Python lines that open the dataset built in `folder`, each one that works for this folder."""
+    where = folder.resolve()
+    hints = [f"minari.MinariDataset({str(where / MINARI_DIR)!r})"]
+    if where.name == dataset_id(where):  # load_dataset looks for $MINARI_DATASETS_PATH/<id>/data
+        hints.append(f"minari.load_dataset({where.name!r})  # with MINARI_DATASETS_PATH={where.parent}")
+    return hints
+
+
 def spaces(manifest: dict[str, Any]) -> tuple[Any, Any]:
     """Minari's observation and action spaces of a dataset, from its manifest."""
     from gymnasium import spaces as gs
@@ -58,7 +68,7 @@ def build(folder: Path, manifest: dict[str, Any]) -> Path:
 
     if not manifest["episodes"]:
         raise RetroToolError(f"no episode in {folder} to put into a Minari dataset")
-    target = folder / MINARI_DIR
+    target = folder.resolve() / MINARI_DIR  # Minari's storage joins a relative path to itself (OUT/x/OUT/x/...)
     work = outputs.temp_name(target)
     try:
         observation, action = spaces(manifest)
@@ -83,7 +93,7 @@ def build(folder: Path, manifest: dict[str, Any]) -> Path:
         raise RetroToolError(f"cannot write the Minari dataset {target}: {e.strerror or e}") from None
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    return target
+    return folder / MINARI_DIR
 
 
 def _episode_chunks(npz: Path, manifest: dict[str, Any]) -> Iterator[dict[str, Any]]:

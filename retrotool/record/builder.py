@@ -130,7 +130,8 @@ class MovieBuilder:
         movie = Movie(
             system=info.system.name,
             buttons=self.buttons,
-            header=(("GameName", self.game), ("rerecordCount", str(self.rerecords))),
+            header=(("GameName", self.game), ("SHA1", info.content_sha1 or "?"), ("Core", info.core_name or "?"),
+                    ("rerecordCount", str(self.rerecords))),
             state=self.state,
             extras=((RAM_ENTRY, pack_rams(self.rams)),),
             meta=meta,

@@ -326,7 +326,7 @@ class Window:
             lambda: take.emulator.host.av_info().aspect_ratio, resizable=True,
         )
         display.open()
-        speaker = Speaker(pg, av.sample_rate)
+        speaker = Speaker(pg, av.sample_rate, without="recording without sound")
         try:
             screen = take.screen()
             if screen is not None:  # going on from a movie: show where

@@ -15,8 +15,13 @@ so a gap is silence, never a stutter.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
+import sys
+import tempfile
 import time
+from collections.abc import Callable, Iterator
 from types import ModuleType
 from typing import Any
 
@@ -32,10 +37,47 @@ MIN_SOUND_SECONDS = 0.035
 MAX_STRETCH = 0.005  # the most a frame's audio is resampled
 
 
+@contextlib.contextmanager
+def _stderr_captured() -> Iterator[Callable[[], str]]:
+    """The process's own stderr (file descriptor 2, where C libraries write) goes to a file within the block."""
+    sys.stderr.flush()
+    try:
+        saved = os.dup(2)
+    except OSError:  # no stderr at all: nothing to keep quiet
+        yield lambda: ""
+        return
+    with tempfile.TemporaryFile() as captured:
+        os.dup2(captured.fileno(), 2)
+        try:
+            yield lambda: (captured.seek(0), captured.read().decode(errors="replace"))[1]
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
+def open_mixer(pg: ModuleType, sample_rate: float, buffer: int, without: str) -> bool:
+    """Open pygame's mixer on the default output; False, and one warning (`no sound device; WITHOUT`), if none.
+
+    ALSA writes each failed probe straight to stderr, eight lines on a machine
+    without a sound card: they go to the debug log instead.
+    """
+    with _stderr_captured() as captured:
+        try:
+            pg.mixer.init(frequency=round(sample_rate), size=-16, channels=2, buffer=buffer)
+            return True
+        except pg.error as e:
+            error = e
+        finally:
+            noise = captured()
+    log.warning("no sound device; %s", without)
+    log.debug("the sound device did not open: %s%s", error, f"\n{noise.strip()}" if noise.strip() else "")
+    return False
+
+
 class Speaker:
     """Streams int16 stereo samples to the default output; no sound (and a warning) if there is none."""
 
-    def __init__(self, pg: ModuleType, sample_rate: float) -> None:
+    def __init__(self, pg: ModuleType, sample_rate: float, without: str = "playing without sound") -> None:
         self.pg = pg
         self.rate = sample_rate
         self.target = int(sample_rate * TARGET_SECONDS)
@@ -49,11 +91,8 @@ class Speaker:
         self._queued: Any = None  # the sound waiting behind it
         self._queued_n = 0
         self._carry = 0.0  # the fraction of a sample carried from one frame to the next
-        try:
-            pg.mixer.init(frequency=round(sample_rate), size=-16, channels=2, buffer=MIXER_BUFFER)
+        if open_mixer(pg, sample_rate, MIXER_BUFFER, without):
             self._channel = pg.mixer.Channel(0)
-        except pg.error as e:
-            log.warning("no sound: %s", e)
 
     @property
     def enabled(self) -> bool:

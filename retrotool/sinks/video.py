@@ -91,9 +91,10 @@ class _Format:
     audio: Literal["mux", "wav", "none"]  # mux: a final ffmpeg call joins video and WAV into the file
     file: str
     even: bool = False  # the pixel format needs even sides: odd ones get a black row/column
+    every: int = 1  # keep every N-th row of the range (from its first), shown N times as long
 
 
-# Option sets per output kind; {crf}, {start} and {half} are filled in.
+# Option sets per output kind; {crf}, {start} and {preset} are filled in.
 _FORMATS: dict[str, _Format] = {
     # yuv420p plays everywhere but needs even sides
     "mp4": _Format(
@@ -104,12 +105,13 @@ _FORMATS: dict[str, _Format] = {
     "lossless": _Format(
         ("-c:v", "libx264rgb", "-preset", "{preset}", "-qp", "0", "-pix_fmt", "rgb24"), "", "mux", "video.mp4",
     ),
-    # browsers show at most ~50 GIF frames a second: keep every second frame;
-    # one palette per frame (exact for games with <= 256 colours on screen), streamed
+    # browsers show at most ~50 GIF frames a second: keep every second frame (chosen here, so the
+    # count of frames written is the GIF's); one palette per frame (exact for games with <= 256
+    # colours on screen), streamed
     "gif": _Format(
         ("-f", "gif"),
-        "fps={half},split[a][b];[a]palettegen=stats_mode=single:reserve_transparent=0[p];"
-        "[b][p]paletteuse=new=1:dither=none", "none", "video.gif",
+        "split[a][b];[a]palettegen=stats_mode=single:reserve_transparent=0[p];"
+        "[b][p]paletteuse=new=1:dither=none", "none", "video.gif", every=2,
     ),
     "png": _Format(("-c:v", "png", "-f", "image2", "-start_number", "{start}"), "", "wav", f"frames/{PNG_PATTERN}"),
 }
@@ -163,7 +165,8 @@ class VideoSink:
         self.force = force
         self.settings = settings
         self.format = _FORMATS["lossless" if kind == "mp4" and settings.lossless else kind]
-        self.frames_written = 0
+        self.rows_rendered = 0  # rows of the range seen
+        self.frames_written = 0  # pictures in the output (a GIF keeps every second row)
         self.samples_written = 0
         self.size: tuple[int, int] | None = None  # output (width, height) once known
         self._end = 0
@@ -205,10 +208,14 @@ class VideoSink:
         inside = s.start <= batch.last < self._end
         lo, hi = max(s.start - batch.start, 0), min(self._end - batch.start, batch.n)
         if batch.video is not None and lo < hi:
-            values = {k: v[lo:hi] for k, v in (batch.values or {}).items()}
-            frames = self._prepare(batch.video[lo:hi], batch.buttons[lo:hi], values)
-            self._encoder_for(frames).write(frames.data)
-            self.frames_written += frames.shape[0]
+            self.rows_rendered += hi - lo
+            every = self.format.every
+            kept = slice(lo + (s.start - batch.start - lo) % every, hi, every)
+            values = {k: v[kept] for k, v in (batch.values or {}).items()}
+            frames = self._prepare(batch.video[kept], batch.buttons[kept], values)
+            if frames.shape[0]:
+                self._encoder_for(frames).write(frames.data)
+                self.frames_written += frames.shape[0]
         if self._wav is not None and batch.audio is not None and inside:
             self._write_audio(batch.audio)
 
@@ -271,14 +278,14 @@ class VideoSink:
         assert self._replay is not None and self._work is not None, "open() comes before consume()"
         height, width = int(frames.shape[1]), int(frames.shape[2])
         s = self.settings
-        fps = rational(self._replay.av.fps)
+        fps = rational(self._replay.av.fps) / self.format.every
         self.size = (width * s.scale, height * s.scale)
         filters = [f"scale=iw*{s.scale}:ih*{s.scale}:flags=neighbor"] if s.scale > 1 else []
         if self.format.even and (self.size[0] % 2 or self.size[1] % 2):
             filters.append("pad=ceil(iw/2)*2:ceil(ih/2)*2")
             self.size = (self.size[0] + self.size[0] % 2, self.size[1] + self.size[1] % 2)
         if self.format.filters:
-            filters.append(self.format.filters.format(half=fps / 2))
+            filters.append(self.format.filters)
         output = [arg.format(crf=s.crf, start=s.start, preset=s.preset) for arg in self.format.output]
         args = [
             "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width}x{height}", "-framerate", str(fps),

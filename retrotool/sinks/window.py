@@ -9,7 +9,6 @@ Closing the window or pressing Esc or Q stops the replay like Ctrl-C.
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 import numpy as np
@@ -17,8 +16,7 @@ import numpy as np
 from retrotool.frames import FrameBatch
 from retrotool.replay import Needs, ReplayInfo
 from retrotool.sinks.display import Clock, Display, load_pygame
-
-log = logging.getLogger(__name__)
+from retrotool.sinks.speaker import open_mixer
 
 
 class WindowSink:
@@ -48,11 +46,8 @@ class WindowSink:
         pg = self.pg
         self._clock = Clock(info.av.fps)
         self._display.open()
-        try:
-            pg.mixer.init(frequency=round(info.av.sample_rate), size=-16, channels=2, buffer=1024)
+        if open_mixer(pg, info.av.sample_rate, 1024, "playing without sound"):
             self._channel = pg.mixer.Channel(0)
-        except pg.error as e:
-            log.warning("no sound in the window: %s", e)
         self.shown = 0
 
     def consume(self, batch: FrameBatch) -> None:

@@ -173,7 +173,9 @@ def test_movie_from_a_state(tmp_path: Path, testcore: Path, rom: Path, buttons) 
 
 
 def test_wrong_rom_and_missing_rom(tmp_path: Path, rom: Path, buttons) -> None:
-    movie_path = _record(tmp_path, rom, buttons(50))
+    mine = tmp_path / "mine.tst"  # a ROM no integration lists, so nothing finds it by its SHA-1
+    mine.write_bytes(rom.read_bytes() + b"\n")
+    movie_path = _record(tmp_path, mine, buttons(50))
     other = tmp_path / "other.tst"
     other.write_bytes(b"RTST another game")
     with pytest.raises(ContentError, match="wrong ROM.*SHA-1"):

@@ -186,3 +186,16 @@ def test_info_overlay_needs_variables_and_asks_for_them(tmp_path: Path) -> None:
     assert sink.needs(40).variables == variables
     drive(sink, _video(40))
     assert sink.frames_written == 20
+
+
+@pytest.mark.parametrize("batch", [7, 50])
+def test_gif_keeps_every_second_row_and_counts_what_it_wrote(tmp_path: Path, batch: int) -> None:
+    """Row k is one flat colour (k), so the decoded GIF tells which rows it holds; a still picture counts too."""
+    video = np.repeat(np.arange(50, dtype=np.uint8), 144 * 160 * 3).reshape(50, 144, 160, 3)
+    sink = VideoSink(tmp_path / "o.gif", "gif", VideoSettings(start=3, end=40))
+    drive(sink, video, batch=batch)
+    shown = decode(tmp_path / "o.gif", 160, 144)[:, 0, 0, 0].tolist()
+    assert shown == list(range(3, 40, 2)) and sink.frames_written == len(shown) and sink.rows_rendered == 37
+    still = VideoSink(tmp_path / "still.gif", "gif", VideoSettings(end=11))
+    drive(still, np.zeros((20, 144, 160, 3), np.uint8), batch=batch)
+    assert len(decode(tmp_path / "still.gif", 160, 144)) == still.frames_written == 6
