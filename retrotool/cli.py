@@ -36,6 +36,11 @@ app = typer.Typer(
 )
 out = Console()
 err = Console(stderr=True)
+CONVENTIONS = {
+    "stable-retro": "rows follow stable-retro's convention: after power-on (or before the state) come the two frames its "
+                    "make() runs; row 0 is the frame its reset() runs, which applies no buttons",
+    "bizhawk": "rows follow BizHawk's convention: row 0 is the first frame after power-on (or the state), and is applied",
+}
 
 # Shared argument types.
 MovieArg = Annotated[Path, typer.Argument(metavar="MOVIE", help="A .bk2 movie (stable-retro or BizHawk dialect).", show_default=False)]
@@ -256,6 +261,9 @@ def info(movie: MovieArg) -> None:
     m = s.movie
     start = "power-on" if m.state is None else f"{m.state_format} savestate, {len(m.state):,} bytes"
     out.print(f"[bold]{escape(str(movie))}[/bold]: {m.system}, {m.frames:,} frames, {m.players} player(s), starts from {start}")
+    out.print(CONVENTIONS[m.convention])
+    for warning in s.warnings:
+        out.print(f"[yellow]warning:[/yellow] {escape(warning)}")
     header = Table(title="header", show_header=False, title_justify="left")
     for key, value in m.header:
         header.add_row(escape(key), escape(value))

@@ -280,13 +280,22 @@ class MovieSummary:
     movie: Movie
     presses: np.ndarray  # int64 [players, n_buttons]: frames each button is held
     buttons: tuple[str, ...]
+    warnings: tuple[str, ...]  # what will not replay in stable-retro as the file says
 
 
 def summarize(path: Path) -> MovieSummary:
     movie = bk2.read(path)
     system = systems.get(movie.system)
     presses = movie.buttons.sum(axis=0, dtype=np.int64)
-    return MovieSummary(path, movie, presses, system.buttons)
+    warnings = [
+        f"stable-retro's movies cannot hold {button} (player {player + 1}, first held in frame {frame}): "
+        "stable-retro replays this movie without it"
+        for button, player, frame in bk2.unrecorded_presses(movie, system)
+    ]
+    if bk2.pressed_in_reset_row(movie):
+        warnings.insert(0, "row 0 holds buttons, but it is the frame stable-retro's reset() runs, which never "
+                           "applies them (retrotool replays it released, as stable-retro does)")
+    return MovieSummary(path, movie, presses, system.buttons, tuple(warnings))
 
 
 # -- many movies, and surviving crashing cores ----------------------------------

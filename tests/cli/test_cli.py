@@ -172,3 +172,24 @@ def test_square_brackets_in_names_and_messages_are_printed(recorded: Path, cli, 
     assert info.returncode == 0 and "run[take two].bk2" in info.stdout, info.stdout
     play = cli("playback", "run[take two].bk2", "--trace", "t[final].jsonl", cwd=tmp_path)
     assert play.returncode == 0 and "t[final].jsonl" in play.stdout, play.stdout
+
+
+def test_info_says_how_rows_meet_the_start_and_what_stable_retro_will_not_replay(tmp_path: Path, cli) -> None:
+    from retrotool import movie as bk2, systems
+
+    sms = systems.get("Sms")
+    buttons = np.zeros((30, 1, len(sms.buttons)), np.uint8)
+    buttons[12:14, 0, sms.index("PAUSE")] = 1
+    (tmp_path / "pause.bk2").write_bytes(bk2.to_bytes(bk2.Movie(system="Sms", buttons=buttons, state=b"s" * 64)))
+    proc = cli("info", "pause.bk2", cwd=tmp_path)
+    assert proc.returncode == 0
+    text = " ".join(proc.stdout.split())
+    assert "stable-retro's convention" in text and "row 0 is the frame its reset() runs" in text
+    assert "cannot hold PAUSE (player 1, first held in frame 12)" in text
+
+    nes = "[Input]\nLogKey:#Reset|Power|#P1 Up|P1 Down|P1 Left|P1 Right|P1 Start|P1 Select|P1 B|P1 A|\n"
+    with zipfile.ZipFile(tmp_path / "bizhawk.bk2", "w") as zf:
+        zf.writestr("Header.txt", "MovieVersion BizHawk v2.0.0\nPlatform NES\n")
+        zf.writestr("Input Log.txt", nes + "|..|U.......|\n|..|........|\n[/Input]\n")
+    text = " ".join(cli("info", "bizhawk.bk2", cwd=tmp_path).stdout.split())
+    assert "BizHawk's convention: row 0 is the first frame after power-on" in text and "warning" not in text
