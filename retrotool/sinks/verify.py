@@ -96,11 +96,9 @@ class TraceSink:
             if error is None:
                 outputs.commit(self._tmp, self.target, self.force)
         except OSError as e:
-            error = e
             raise RetroToolError(f"cannot write {self.target}: {e.strerror}") from None
         finally:
-            if error is not None:
-                outputs.discard(self._tmp)
+            outputs.discard(self._tmp)  # gone already once committed; else whatever went wrong, it goes
 
 
 class VerifySink:
