@@ -10,8 +10,7 @@ import pytest
 from retrotool import outputs
 from retrotool.errors import OutputExistsError, RetroToolError
 from retrotool.frames import FrameBatch
-from retrotool.movie import Movie
-from retrotool.movie import write as write_movie
+from retrotool.movie import Movie, write as write_movie
 from retrotool.sinks.verify import TraceSink
 
 
