@@ -101,7 +101,9 @@ def _summary(result: jobs.RunResult, title: str) -> None:
         ("speed", f"{result.fps:,.0f} fps ({result.seconds:.2f} s)"),
         ("final RAM sha256", result.ram_sha256), ("final screen sha256", result.screen_sha256),
     ]
-    if result.checkpoints:
+    if result.stored_checkpoints:
+        rows.insert(4, ("checkpoints", f"{result.checkpoints} of {result.stored_checkpoints} matched"))
+    elif result.checkpoints:
         rows.insert(4, ("checkpoints", str(result.checkpoints)))
     for key, value in rows:
         table.add_row(escape(key), escape(value))
@@ -248,7 +250,7 @@ def verify(movie: MovieArg, core: CoreOpt = None, rom: RomOpt = None) -> None:
     """
     with _progress("verify") as progress:
         result = jobs.verify(movie, core=core, rom=rom, progress=progress)
-    _summary(result, f"{movie}: all {result.checkpoints} checkpoints match")
+    _summary(result, f"{movie}: {result.checkpoints} of {result.stored_checkpoints} checkpoints matched")
 
 
 @app.command()

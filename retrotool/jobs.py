@@ -7,6 +7,7 @@ as a plain function returning a result value, so it is usable from Python.
 from __future__ import annotations
 
 import ctypes
+import dataclasses
 import glob
 import hashlib
 import logging
@@ -47,7 +48,8 @@ class RunResult:
     seconds: float  # wall time of the loop
     ram_sha256: str
     screen_sha256: str
-    checkpoints: int = 0  # checkpoints verified or recorded
+    checkpoints: int = 0  # checkpoints recorded, or (verify) matched by the replay
+    stored_checkpoints: int = 0  # (verify) checkpoints the movie carries
 
     @property
     def fps(self) -> float:
@@ -143,8 +145,7 @@ def _game_name(movie: Movie) -> str:
 
 def _run(
     movie: Movie, movie_path: Path | None, core: str | Path | None, rom: Path | None,
-    sinks: list[Sink], progress: Progress | None, checkpoints: int = 0,
-    frame_counter: ctypes.c_uint64 | None = None,
+    sinks: list[Sink], progress: Progress | None, frame_counter: ctypes.c_uint64 | None = None,
 ) -> RunResult:
     emulator, system, found = open_emulator(movie, movie_path, core, rom)
     with emulator:
@@ -157,7 +158,7 @@ def _run(
         return RunResult(
             system.name, _game_name(movie), found.name, found.path, movie.frames,
             movie.frames / info.av.fps, seconds, ram_hash(emulator.obs_ram().tobytes()),
-            screen_hash(emulator.obs_screen()), checkpoints,
+            screen_hash(emulator.obs_screen()),
         )
 
 
@@ -194,7 +195,8 @@ def verify(
         raise MovieFormatError(f"{path} carries no checkpoints to verify (record it with retrotool)")
     rams = unpack_rams(dict(movie.extras).get(RAM_ENTRY, b""), len(checkpoints))
     sink = VerifySink(checkpoints, rams)
-    return _run(movie, path, core, rom, [sink], progress, checkpoints=len(checkpoints))
+    result = _run(movie, path, core, rom, [sink], progress)
+    return dataclasses.replace(result, checkpoints=sink.matched, stored_checkpoints=sink.stored)
 
 
 def record(

@@ -64,16 +64,26 @@ class AddressSpace:
 
 @functools.cache
 def _byte_order(code: str) -> np.ndarray:
-    """Permutation putting a type's bytes (in address order) most significant first (cached: per frame batch)."""
+    """Permutation putting a type's bytes (in address order) most significant first (cached: per frame batch).
+
+    As stable-retro decodes them (its own decoding is the test's oracle): `|`
+    and `<=` are little-endian, `=` the host's order and `>=` is `><` on a
+    little-endian host. A mixed code splits the bytes in two at half the
+    width (the first part the shorter one for odd widths): `><` puts the
+    first part's digits above the second's, each part little-endian; `<>`
+    puts the second part above the first, each part big-endian.
+    """
     order, _, count = _TYPE.match(code).groups()  # type: ignore[union-attr]
-    size = int(count)
-
-    def big(c: str) -> bool:
-        return c == ">" or (c == "=" and sys.byteorder == "big")
-
-    if order in ("><", "<>", ">=", "<="):  # mixed: two 16-bit halves of a 4-byte value
-        return np.array([*((0, 1) if big(order[0]) else (1, 0)), *((2, 3) if big(order[1]) else (3, 2))])
-    return np.arange(size) if big(order) else np.arange(size)[::-1]
+    size, half = int(count), int(count) // 2
+    little_host = sys.byteorder == "little"
+    if order == ">=":
+        order = "><" if little_host else ">"
+    if order == "><":
+        return np.array([*range(half - 1, -1, -1), *range(size - 1, half - 1, -1)])
+    if order == "<>":
+        return np.array([*range(half, size), *range(half)])
+    big = order == ">" or (order == "=" and not little_host)
+    return np.arange(size) if big else np.arange(size)[::-1]
 
 
 @dataclass(frozen=True, slots=True)

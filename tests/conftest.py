@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -14,11 +15,59 @@ ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 
 
+def _ci() -> bool:
+    return os.environ.get("CI", "").lower() in ("true", "1", "yes")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "may_skip_in_ci: the test may skip even under CI=true (a capability a CI machine may lack, not a tool)"
+    )
+
+
+def _ci_failure(longrepr: object) -> str:
+    reason = longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)
+    return f"skipped under CI=true, where every tool, core and extra must be installed: {reason.removeprefix('Skipped: ')}"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):
+    """Under CI=true a skipped test fails: a missing toolchain, core, Xvfb or extra must not pass unseen.
+
+    Locally the skip stays a skip with its reason (`pytest -rs` lists them).
+    """
+    outcome = yield
+    report = outcome.get_result()
+    if report.skipped and not hasattr(report, "wasxfail") and _ci() and not item.get_closest_marker("may_skip_in_ci"):
+        report.outcome, report.longrepr = "failed", _ci_failure(report.longrepr)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_make_collect_report(collector: pytest.Collector):
+    """The same for a whole module skipped while it is collected (a module-level skip or importorskip)."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.skipped and _ci():
+        report.outcome, report.longrepr = "failed", _ci_failure(report.longrepr)
+
+
+# The developer's settings that retrotool (or a library it drives) reads; no test may see them.
+DEVELOPER_SETTINGS = ("RETROTOOL_CORE_PATH", "RETROTOOL_DATA_PATH", "MINARI_DATASETS_PATH")
+
+
 @pytest.fixture(autouse=True)
 def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """No test reads the user's cores, data or home folder."""
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    monkeypatch.delenv("RETROTOOL_CORE_PATH", raising=False)
+    """No test reads the user's cores, data, key bindings or home folder.
+
+    The environment itself is changed (not a copy), so every process a test
+    starts inherits the clean one.
+    """
+    home = tmp_path / "home"
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(home / ".local" / "share"))
+    for name in DEVELOPER_SETTINGS:
+        monkeypatch.delenv(name, raising=False)
 
 
 @pytest.fixture

@@ -27,6 +27,7 @@ from typing import IO, Any
 
 import numpy as np
 
+from retrotool import outputs
 from retrotool.emulator import Emulator
 from retrotool.errors import MovieFormatError, OutputExistsError, RetroToolError
 from retrotool.movie import Checkpoint
@@ -53,23 +54,49 @@ def journal_path(movie: Path) -> Path:
     return movie.with_name(movie.name + ".journal")
 
 
+def _create(path: Path, header: dict[str, Any], state: bytes | None, force: bool) -> IO[str]:
+    """The journal, open for writing after its two header lines.
+
+    The header is written under a temporary name and the file moved into
+    place, so nobody (a reader polling for the journal, `--recover` after a
+    crash) ever sees a journal without its header; without force the move
+    refuses to replace a journal that appeared meanwhile.
+    """
+    doc = {**header, "state": None if state is None else base64.b64encode(state).decode("ascii")}
+    tmp = outputs.temp_name(path)
+    try:
+        file = open(tmp, "x", encoding="ascii", newline="\n")
+        try:
+            file.write(f"{MAGIC}\n{json.dumps(doc, separators=(',', ':'))}\n")
+            file.flush()
+            outputs.commit(tmp, path, force)
+        except BaseException:
+            file.close()
+            raise
+        finally:
+            outputs.discard(tmp)
+    except OutputExistsError:
+        raise _exists(path) from None
+    except OSError as e:
+        raise RetroToolError(f"cannot write the journal {path}: {e.strerror}") from None
+    return file
+
+
+def _exists(path: Path) -> OutputExistsError:
+    return OutputExistsError(
+        f"{path} exists: an unfinished recording? Turn it into a movie with "
+        f"`retrotool record --recover {path}`, or pass --force to overwrite it"
+    )
+
+
 class Journal:
     """Writes a journal (see the module docstring); use as a context manager."""
 
     def __init__(self, path: Path, header: dict[str, Any], state: bytes | None, *, force: bool = False) -> None:
         if path.exists() and not force:
-            raise OutputExistsError(
-                f"{path} exists: an unfinished recording? Turn it into a movie with "
-                f"`retrotool record --recover {path}`, or pass --force to overwrite it"
-            )
+            raise _exists(path)
         self.path = path
-        doc = {**header, "state": None if state is None else base64.b64encode(state).decode("ascii")}
-        try:
-            self._file: IO[str] = open(path, "w" if force else "x", encoding="ascii", newline="\n")
-            self._file.write(f"{MAGIC}\n{json.dumps(doc, separators=(',', ':'))}\n")
-            self._file.flush()
-        except OSError as e:
-            raise RetroToolError(f"cannot write the journal {path}: {e.strerror}") from None
+        self._file: IO[str] = _create(path, header, state, force)
         self._stop = threading.Event()
         self._syncer = threading.Thread(target=self._sync_every_second, name="journal-fsync", daemon=True)
         self._syncer.start()

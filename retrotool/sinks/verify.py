@@ -96,40 +96,48 @@ class TraceSink:
             if error is None:
                 outputs.commit(self._tmp, self.target, self.force)
         except OSError as e:
-            error = e
             raise RetroToolError(f"cannot write {self.target}: {e.strerror}") from None
         finally:
-            if error is not None:
-                outputs.discard(self._tmp)
+            outputs.discard(self._tmp)  # gone already once committed; else whatever went wrong, it goes
 
 
 class VerifySink:
-    """Replays against stored checkpoints; raises DesyncError at the first mismatch."""
+    """Replays against stored checkpoints; raises DesyncError at the first mismatch.
+
+    `matched` counts the checkpoints whose RAM and screen both matched. A
+    replay that ends before a checkpoint's frame (the input log is shorter
+    than the checkpoints say) fails when closed: a checkpoint never checked
+    is not a matched one.
+    """
 
     def __init__(self, checkpoints: Sequence[Checkpoint], rams: Sequence[bytes] = ()) -> None:
-        self.checkpoints = {c.frame: c for c in checkpoints}
+        self.checkpoints: dict[int, list[Checkpoint]] = {}
+        for c in checkpoints:
+            self.checkpoints.setdefault(c.frame, []).append(c)
         self.rams = {c.frame: r for c, r in zip(checkpoints, rams)}
+        self.stored = len(checkpoints)
         self.matched = 0
         self.last_good: int | None = None
+        self._frames = 0
 
     def needs(self, frames: int) -> Needs:
-        rows = np.array(sorted(f for f in self.checkpoints if f < frames), dtype=np.int64)
-        return Needs(snapshots=rows)
+        self._frames = frames
+        return Needs(snapshots=np.array(sorted(f for f in self.checkpoints if f < frames), dtype=np.int64))
 
     def open(self, info: ReplayInfo) -> None:
         self.matched = 0
+        self.last_good = None
 
     def consume(self, batch: FrameBatch) -> None:
-        expected = self.checkpoints.get(batch.last)
-        if expected is None or batch.ram is None or batch.screen is None:
+        if batch.ram is None or batch.screen is None:
             return
-        ram_ok = ram_hash(batch.ram) == expected.ram_sha256
-        screen_ok = screen_hash(batch.screen) == expected.screen_sha256
-        if ram_ok and screen_ok:
+        for expected in self.checkpoints.get(batch.last, ()):
+            ram_ok = ram_hash(batch.ram) == expected.ram_sha256
+            screen_ok = screen_hash(batch.screen) == expected.screen_sha256
+            if not (ram_ok and screen_ok):
+                raise DesyncError(self._describe(batch, expected, ram_ok, screen_ok))
             self.matched += 1
             self.last_good = batch.last
-            return
-        raise DesyncError(self._describe(batch, expected, ram_ok, screen_ok))
 
     def _describe(self, batch: FrameBatch, expected: Checkpoint, ram_ok: bool, screen_ok: bool) -> str:
         since = "the start" if self.last_good is None else f"frame {self.last_good}"
@@ -142,7 +150,12 @@ class VerifySink:
         return text
 
     def close(self, error: BaseException | None) -> None:
-        pass
+        if error is None and self.matched < self.stored:
+            first = min(f for f in self.checkpoints if self.last_good is None or f > self.last_good)
+            raise DesyncError(
+                f"only {self.matched} of {self.stored} checkpoints matched: the replay ended after {self._frames} "
+                f"frames, before the checkpoint at frame {first} (is the movie's input cut short?)"
+            )
 
 
 def ram_diff(expected: bytes, actual: bytes, limit: int = 8) -> str:

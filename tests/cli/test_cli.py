@@ -53,7 +53,8 @@ def test_record_playback_verify_info(recorded: Path, cli, tmp_path: Path) -> Non
     assert "hello from stdout" not in play.stdout
     rows = (tmp_path / "t.jsonl").read_text().splitlines()
     assert len(rows) == 300 and set(json.loads(rows[0])) == {"frame", "ram", "screen"}
-    assert cli("verify", str(recorded)).returncode == 0
+    verify = cli("verify", recorded.name, cwd=tmp_path)
+    assert verify.returncode == 0 and "m.bk2: 2 of 2 checkpoints matched" in verify.stdout, verify.stdout  # 0 and 299
     info = cli("info", str(recorded))
     assert info.returncode == 0 and "power-on" in info.stdout and "START" in info.stdout
 
@@ -141,8 +142,13 @@ def test_input_file(tmp_path: Path, rom: Path, cli) -> None:
 
 
 def test_example_movie_plays_and_verifies(cli) -> None:
-    root = Path(__file__).resolve().parents[2]
-    assert cli("verify", str(root / "examples" / "testgame.bk2")).returncode == 0
+    from retrotool import movie as bk2
+
+    examples = Path(__file__).resolve().parents[2] / "examples"
+    stored = len(bk2.read(examples / "testgame.bk2").checkpoints)
+    proc = cli("verify", "testgame.bk2", cwd=examples)
+    assert proc.returncode == 0 and f"testgame.bk2: {stored} of {stored} checkpoints matched" in proc.stdout, proc.stdout
+    assert stored > 1
 
 
 def test_a_crashing_core_ends_only_its_movie(recorded: Path, cli, tmp_path: Path) -> None:

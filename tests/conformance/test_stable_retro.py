@@ -25,8 +25,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from conftest import PROBES, Probe, oracle
+
 from retrotool import games, jobs, systems
 from retrotool.errors import RetroToolError
 

@@ -16,11 +16,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from conftest import oracle
+
 from retrotool import jobs, movie as bk2, recording, systems
 
-pytestmark = pytest.mark.realcore
+pytestmark = [pytest.mark.realcore, pytest.mark.filterwarnings("ignore:pygame.init")]
 
 
 def _agrees(movie_path: Path, sr_data: Path) -> int:

@@ -40,7 +40,8 @@ def test_record_verify_and_trace_across_processes(tmp_path: Path, airstriker, cl
     movie = bk2.read(out)
     assert movie.state == gzip.decompress(state.read_bytes())
     assert movie.meta["core"] == "genesis_plus_gx" and len(movie.checkpoints) == 5
-    assert jobs.verify(out).checkpoints == 5
+    verified = jobs.verify(out)
+    assert (verified.checkpoints, verified.stored_checkpoints) == (5, 5)  # matched, of the movie's
 
     jobs.playback(out, trace=tmp_path / "here.jsonl", trace_every=100)
     proc = cli("playback", str(out), "--trace", "there.jsonl", "--trace-every", "100", cwd=tmp_path)

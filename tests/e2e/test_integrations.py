@@ -35,7 +35,8 @@ def test_record_a_game_from_its_default_state_then_trace_rewards(tmp_path: Path,
 def test_cli_record_game(tmp_path: Path, cli) -> None:
     proc = cli("record", "--game", "TestGame-Test", "--random", "--frames", "60", "-o", "a.bk2", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
-    assert cli("verify", "a.bk2", cwd=tmp_path).returncode == 0
+    verify = cli("verify", "a.bk2", cwd=tmp_path)
+    assert verify.returncode == 0 and "a.bk2: 2 of 2 checkpoints matched" in verify.stdout, verify.stdout  # 0 and 59
     proc = cli("record", "--game", "NoSuchGame-Nes", "--random", "--frames", "5", "-o", "b.bk2", cwd=tmp_path)
     assert proc.returncode == 1 and "no game integration named 'NoSuchGame-Nes'" in proc.stderr
     proc = cli("record", "--game", "TestGame-Test", "--state", "Nope", "--random", "--frames", "5", "-o", "c.bk2", cwd=tmp_path)

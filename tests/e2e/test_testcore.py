@@ -138,7 +138,7 @@ def test_record_playback_verify_and_trace(tmp_path: Path, rom: Path, buttons) ->
         assert (by_frame[c.frame]["ram"], by_frame[c.frame]["screen"]) == (c.ram_sha256, c.screen_sha256)
 
     result = jobs.verify(movie_path)
-    assert result.checkpoints == 11
+    assert (result.checkpoints, result.stored_checkpoints) == (11, 11)  # matched, of the movie's
 
     with pytest.raises(OutputExistsError):
         jobs.playback(movie_path, trace=tmp_path / "t1.jsonl")

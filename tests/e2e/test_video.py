@@ -258,6 +258,7 @@ def tmpfs(tmp_path: Path):
         subprocess.run(["umount", "-l", str(where)], check=False)
 
 
+@pytest.mark.may_skip_in_ci  # mounting needs a privilege a CI container may not have
 @pytest.mark.parametrize(("options", "message"), [("ro,size=1m", "Read-only file system"),
                                                   ("size=64k", "No space left on device")])
 def test_read_only_or_full_disk(movie: Path, tmpfs, options: str, message: str, cli) -> None:

@@ -88,6 +88,46 @@ def test_journal_round_trip_with_cuts_and_a_torn_last_line(tmp_path: Path) -> No
         journal.Journal(path, header, None)
 
 
+class _Spy(dict):
+    """A header value that, while the journal serialises its header, records what a reader sees at the path."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(x=1)
+        self.path, self.seen = path, []
+
+    def items(self):  # called by json.dumps
+        self.seen.append(self.path.read_text() if self.path.exists() else None)
+        return super().items()
+
+
+def test_a_journal_is_never_visible_without_its_header(tmp_path: Path) -> None:
+    path = tmp_path / "m.bk2.journal"
+    spy = _Spy(path)
+    with journal.Journal(path, {"system": "Test", "players": 1, "spy": spy}, None) as j:
+        assert spy.seen == [None]  # while the header was being written, there was no journal yet
+        assert path.read_text().startswith(journal.MAGIC + "\n") and journal.read(path).masks.shape == (0, 1)
+        j.rows(np.array([[1]], np.uint16))
+    assert journal.read(path).masks.tolist() == [[1]]
+    assert [p.name for p in tmp_path.iterdir()] == [path.name]  # no temporary file left behind
+
+
+def test_a_journal_that_appears_meanwhile_is_not_replaced(tmp_path: Path) -> None:
+    path = tmp_path / "m.bk2.journal"
+
+    class Appears(dict):
+        def items(self):  # another recorder creates the journal after the first check
+            path.write_text("someone else's journal\n")
+            return super().items()
+
+    with pytest.raises(OutputExistsError, match="--recover"):
+        journal.Journal(path, {"system": "Test", "players": 1, "late": Appears(x=1)}, None)
+    assert path.read_text() == "someone else's journal\n"
+    assert [p.name for p in tmp_path.iterdir()] == [path.name]
+    with journal.Journal(path, {"system": "Test", "players": 1}, None, force=True):
+        pass
+    assert journal.read(path).masks.shape == (0, 1)
+
+
 def test_a_damaged_journal_line_is_named(tmp_path: Path) -> None:
     path = tmp_path / "j"
     with journal.Journal(path, {"system": "Test", "players": 1}, None) as j:

@@ -32,6 +32,17 @@ def space(data: bytes, start: int = 0x100, swap16: bool = False) -> AddressSpace
         ("|d1", b"\x9a", 90),  # nibbles above 9 are taken mod 10
         (">n3", b"\x01\x02\xf3", 123),  # one digit per byte, high nibble ignored
         ("<n2", b"\x05\x07", 75),
+        # mixed and native codes, with the values stable-retro gives (tests/e2e/test_variables_oracle.py checks all)
+        ("><u4", b"\x12\x34\x56\x78", 0x34127856),
+        ("<>u4", b"\x12\x34\x56\x78", 0x56781234),
+        (">=u4", b"\x12\x34\x56\x78", 0x34127856),  # on a little-endian host
+        ("<=u4", b"\x12\x34\x56\x78", 0x78563412),
+        ("=u2", b"\x12\x34", 0x3412),
+        ("><u3", b"\x12\x34\x56", 0x125634),
+        ("<>u3", b"\x12\x34\x56", 0x345612),
+        ("><u2", b"\x12\x34", 0x1234),
+        ("<>u1", b"\x12", 0x12),
+        ("><d4", b"\x12\x34\x56\x78", 34127856),
     ],
 )
 def test_type_codes(code: str, raw: bytes, expected: int) -> None:
