@@ -42,7 +42,7 @@ HERE = Path(__file__).resolve().parent
 DUMP = """
 import json, sys, time
 from pathlib import Path
-from retrotool import dump
+from retrotool.datasets import dump
 movies, out, workers, rom = json.loads(sys.argv[1])
 t0 = time.perf_counter()
 r = dump.dump_dataset([Path(m) for m in movies], Path(out), workers=workers, rom=Path(rom) if rom else None)

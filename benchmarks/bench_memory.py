@@ -30,9 +30,9 @@ HERE = Path(__file__).resolve().parent
 CHILD = """
 import resource, sys, time
 from pathlib import Path
-from retrotool import jobs
+from retrotool import playback
 t0 = time.perf_counter()
-result = jobs.playback(Path(sys.argv[1]), core=sys.argv[2], rom=Path(sys.argv[3]))
+result = playback.run(Path(sys.argv[1]), core=sys.argv[2], rom=Path(sys.argv[3]))
 peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 print(f"{result.frames} {time.perf_counter() - t0:.1f} {peak_mib:.1f}")
 """

@@ -36,8 +36,8 @@ from pathlib import Path
 
 import numpy as np
 
-from retrotool import jobs, movie as bk2, recording, systems
-from retrotool.record import journal
+from retrotool import movie as bk2, session, systems
+from retrotool.record import journal, live
 
 HERE = Path(__file__).resolve().parent
 GAME = "Airstriker-Genesis-v0"
@@ -106,9 +106,9 @@ def main() -> None:
             out = Path(tmp) / "bench.bk2"
             player = Player(journal.journal_path(out), args.seconds)
             player.start()
-            start = recording.Start(jobs.content(game=GAME), None, 1, {})
+            start = live.Start(session.game_content(game=GAME), None, 1, {})
             wall, cpu, x_cpu = time.perf_counter(), time.process_time(), cpu_seconds(xvfb.pid)
-            result = recording.record_live(start, out=out, checkpoint_every=600)
+            result = live.record_live(start, out=out, checkpoint_every=600)
             wall, cpu, x_cpu = time.perf_counter() - wall, time.process_time() - cpu, cpu_seconds(xvfb.pid) - x_cpu
             player.join()
             movie = bk2.read(result.movie)
@@ -117,7 +117,7 @@ def main() -> None:
     report(args, result, movie, player, wall, cpu, x_cpu)
 
 
-def report(args: argparse.Namespace, result: recording.LiveResult, movie: bk2.Movie, player: Player,
+def report(args: argparse.Namespace, result: live.LiveResult, movie: bk2.Movie, player: Player,
            wall: float, cpu: float, x_cpu: float) -> None:
     timing = result.timing
     fps = movie.frames / result.duration

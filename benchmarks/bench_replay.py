@@ -27,7 +27,8 @@ import numpy as np
 from retrotool import movie as bk2, native, systems
 from retrotool.emulator import Emulator
 from retrotool.record.sources import random_buttons
-from retrotool.replay import ArraySource, load_start, replay
+from retrotool.replay import ArraySource, replay
+from retrotool.session import load_start
 
 HERE = Path(__file__).resolve().parent
 
@@ -49,11 +50,10 @@ def c_loop(exe: Path, core: Path, rom: Path, state: Path | None, masks: np.ndarr
 
 def retrotool_replay(core: Path, rom: Path, state: bytes | None, movie: bk2.Movie) -> float:
     """Frames per second of retrotool's replay loop (emulator already loaded, loop only)."""
-    system = systems.get(movie.system)
-    with Emulator(core, rom, ports=movie.players) as emu:
+    with Emulator(core, rom, system=systems.get(movie.system), ports=movie.players) as emu:
         load_start(emu, state)
         t0 = time.perf_counter()
-        replay(emu, system, ArraySource(movie.buttons), [])
+        replay(emu, ArraySource(movie.buttons), [], reset_row=True)
         return movie.frames / (time.perf_counter() - t0)
 
 

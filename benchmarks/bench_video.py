@@ -35,11 +35,13 @@ from pathlib import Path
 import imageio_ffmpeg
 from bench_replay import airstriker
 
-from retrotool import jobs, movie as bk2, systems
+from retrotool import movie as bk2, systems
 from retrotool.emulator import Emulator
-from retrotool.frames import FrameBatch
+from retrotool.record import scripted
 from retrotool.record.sources import random_buttons
-from retrotool.replay import ArraySource, Needs, ReplayInfo, load_start, replay
+from retrotool.replay import ArraySource, replay
+from retrotool.session import load_start
+from retrotool.sinks.contract import FrameBatch, Needs, ReplayInfo
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -48,7 +50,8 @@ GAME = "Airstriker-Genesis-v0"
 LONG_CHILD = """
 import os, resource, sys, threading, time
 from pathlib import Path
-from retrotool import render
+from retrotool.video import render
+from retrotool.record import scripted
 
 peak = {"ffmpeg": 0}
 
@@ -97,7 +100,7 @@ def record_airstriker(workdir: Path, frames: int) -> tuple[Path, Path]:
     buttons = random_buttons(genesis, frames, 1, seed=21)
     buttons[0] = 0  # stable-retro spends row 0 on its reset frame, without input
     movie = workdir / "air.bk2"
-    jobs.record(system=genesis, core=str(core), rom=rom, buttons=buttons, out=movie,
+    scripted.record(system=genesis, core=str(core), rom=rom, buttons=buttons, out=movie,
                 start=gzip.decompress(state.read_bytes()), game=GAME)
     return movie, rom
 
@@ -110,10 +113,10 @@ def replay_rates(movie_path: Path, rom: Path, rounds: int) -> tuple[float, float
     best = [0.0, 0.0]
     for _ in range(rounds):
         for i, sinks in enumerate(([], [NullVideo()])):
-            with Emulator(found[0], rom, ports=1) as emu:
+            with Emulator(found[0], rom, system=systems.get("Genesis"), ports=1) as emu:
                 load_start(emu, movie.state)
                 t0 = time.perf_counter()
-                replay(emu, systems.get("Genesis"), ArraySource(movie.buttons), sinks)
+                replay(emu, ArraySource(movie.buttons), sinks, reset_row=True)
                 best[i] = max(best[i], movie.frames / (time.perf_counter() - t0))
     return best[0], best[1]
 
@@ -165,7 +168,7 @@ def long_render(workdir: Path, frames: int) -> dict[str, float]:
     rom = workdir / "testgame.tst"
     rom.write_bytes((ROOT / "examples" / "testgame.tst").read_bytes())
     movie = workdir / "long.bk2"
-    jobs.record(system=systems.get("Test"), core=None, rom=rom,
+    scripted.record(system=systems.get("Test"), core=None, rom=rom,
                 buttons=random_buttons(systems.get("Test"), frames, 1, seed=8), out=movie)
     out = workdir / "long.mp4"
     proc = subprocess.run([sys.executable, "-c", LONG_CHILD, str(movie), str(out)],

@@ -27,8 +27,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from retrotool import datasets, dump
-from retrotool.sinks.dataset import DatasetOptions
+from retrotool import datasets
+from retrotool.datasets import dump
+from retrotool.datasets.sink import DatasetOptions
 
 HERE = Path(__file__).resolve().parent
 # per movie: how to shrink its pictures (the CNN wants small grayscale ones)

@@ -26,8 +26,9 @@ from pathlib import Path
 
 import numpy as np
 
-from retrotool import cores, games, jobs
+from retrotool import cores, games
 from retrotool.emulator import Emulator
+from retrotool.record import scripted
 from retrotool.variables import Variable
 
 FRAMES, STEP, LOOKAHEAD = 10_800, 8, 48  # three minutes at 60 fps; frames per decision; frames looked ahead
@@ -144,7 +145,7 @@ def main() -> None:
               f"{agent.lost} ships lost, {agent.won} games won, {agent.games} games started again")
 
     buttons = game.system.from_masks(np.array(agent.masks, np.uint16))[:, None, :]
-    result = jobs.record(system=game.system, core=None, rom=rom, buttons=buttons, out=args.out,
+    result = scripted.record(system=game.system, core=None, rom=rom, buttons=buttons, out=args.out,
                          start=start, game=game.name, force=args.force)
     if result.ram_sha256 != played:
         raise SystemExit("the recording ended elsewhere than the play: is the core deterministic?")

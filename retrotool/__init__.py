@@ -19,7 +19,7 @@ __all__ = ["Recorder", "__version__"]
 def __getattr__(name: str) -> object:
     """`retrotool.Recorder` is imported on first use, so importing retrotool stays free."""
     if name == "Recorder":
-        from retrotool.recorder import Recorder
+        from retrotool.record.agent import Recorder
 
         return Recorder
     raise AttributeError(f"module 'retrotool' has no attribute {name!r}")

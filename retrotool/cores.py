@@ -145,6 +145,13 @@ def for_system(system: System) -> FoundCore:
     raise CoreError(f"no core for {system.name} is installed ({hints}), or pass --core PATH")
 
 
+def at(path: Path) -> FoundCore:
+    """A core file given by its path (the user's --core, a test's core)."""
+    if path.name.startswith("_testcore."):
+        return FoundCore(TEST_CORE, path, "retrotool")
+    return FoundCore(path.name.removesuffix(_SUFFIX).removesuffix(".so"), path, "path")
+
+
 def resolve(core: str | os.PathLike[str] | None, system: System) -> FoundCore:
     """A core given as a path, as a name, or (None) the system's preferred one."""
     if core is None:
@@ -153,5 +160,5 @@ def resolve(core: str | os.PathLike[str] | None, system: System) -> FoundCore:
     if path.suffix == ".so" or os.sep in str(core):
         if not path.is_file():
             raise CoreError(f"core file not found: {path}")
-        return FoundCore(path.name.removesuffix(_SUFFIX).removesuffix(".so"), path, "path")
+        return at(path)
     return find(str(core))

@@ -21,6 +21,7 @@ import shutil
 import sys
 import tempfile
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
@@ -28,14 +29,41 @@ import numpy as np
 
 from retrotool import cores, native
 from retrotool.errors import ContentError, CoreError, RetroToolError
-from retrotool.native import AvInfo, Picture
+from retrotool.sinks.contract import AvInfo, Picture, VariableLike
 from retrotool.systems import System
-from retrotool.variables import AddressSpace, Block, Variable
+from retrotool.variables import AddressSpace, Block
 
 log = logging.getLogger(__name__)
 
 # Real paths of core files currently loaded in this process.
 _loaded_cores: set[Path] = set()
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Rom:
+    """A game's bytes, read once, with their SHA-1; `path` names it to the core (cores pick formats by name)."""
+
+    path: Path | None
+    data: bytes
+    sha1: str
+
+    @classmethod
+    def read(cls, path: str | os.PathLike[str]) -> Rom:
+        rom = Path(path)
+        try:
+            data = rom.read_bytes()
+        except OSError as e:
+            raise ContentError(f"cannot read ROM {rom}: {e.strerror or e}") from None
+        return cls(rom, data, hashlib.sha1(data).hexdigest())
+
+    @classmethod
+    def of(cls, rom: str | os.PathLike[str] | bytes | Rom) -> Rom:
+        """A Rom from a path, from bytes, or as given."""
+        if isinstance(rom, Rom):
+            return rom
+        if isinstance(rom, bytes):
+            return cls(None, rom, hashlib.sha1(rom).hexdigest())
+        return cls.read(rom)
 
 
 class Emulator:
@@ -50,8 +78,8 @@ class Emulator:
 
     def __init__(
         self,
-        core: str | os.PathLike[str],
-        rom: str | os.PathLike[str] | bytes,
+        core: str | os.PathLike[str] | cores.FoundCore,
+        rom: str | os.PathLike[str] | bytes | Rom,
         *,
         system: System | None = None,
         ports: int = 2,
@@ -59,14 +87,16 @@ class Emulator:
     ) -> None:
         if not 1 <= ports <= native.MAX_PORTS:
             raise RetroToolError(f"ports must be between 1 and {native.MAX_PORTS}, not {ports}")
-        core_path = Path(core)
+        self.core = core if isinstance(core, cores.FoundCore) else cores.at(Path(core))
+        core_path = self.core.path
         if not core_path.is_file():
             raise CoreError(f"core not found: {core_path}")
         self.ports = ports
         self.system = system
         self.quirks = cores.quirks(core_path)
         self._options = {**dict(self.quirks.options), **(options or {})}
-        self._rom = rom
+        self.rom = Rom.of(rom)
+        self.content_sha1 = self.rom.sha1
         self._workdir = Path(tempfile.mkdtemp(prefix="retrotool-"))
         self._core_path = core_path
         self._real_core = core_path.resolve()
@@ -110,7 +140,7 @@ class Emulator:
             host.capture_stdout(True)
             for key, value in self._options.items():
                 host.set_option(key, value)
-            self.content_sha1 = self._load(host, self._rom)
+            self._load(host, self.rom)
             if not self.quirks.stable_retro:  # stable-retro never sets a port's device
                 for port in range(self.ports):
                     host.set_port_device(port, native.DEVICE_JOYPAD)
@@ -125,21 +155,12 @@ class Emulator:
         return host
 
     @staticmethod
-    def _load(host: native.Host, rom: str | os.PathLike[str] | bytes) -> str:
-        if isinstance(rom, bytes):
-            data, path = rom, None
-        else:
-            path = Path(rom)
-            try:
-                data = path.read_bytes()
-            except OSError as e:
-                raise ContentError(f"cannot read ROM {path}: {e.strerror}") from None
+    def _load(host: native.Host, rom: Rom) -> None:
         try:
-            host.load_game(path, data)
+            host.load_game(rom.path, rom.data)
         except ContentError as e:
-            where = f" {path}" if path else ""
+            where = f" {rom.path}" if rom.path else ""
             raise ContentError(f"the core refused the ROM{where}: {e}") from None
-        return hashlib.sha1(data).hexdigest()
 
     @property
     def host(self) -> native.Host:
@@ -285,7 +306,7 @@ class Emulator:
         blocks = [b.data for b in self.address_space().blocks]
         return np.concatenate(blocks) if blocks else np.zeros(0, np.uint8)
 
-    def watch(self, variables: Mapping[str, Variable], rows: int, *, ram: bool = False) -> Watch:
+    def watch(self, variables: Mapping[str, VariableLike], rows: int, *, ram: bool = False) -> Watch:
         """Have the host record `variables` (and the RAM observation if `ram`) after every frame.
 
         For runs of up to `rows` frames, until `unwatch()`. Variables outside
@@ -349,13 +370,13 @@ class Watch:
     """
 
     def __init__(
-        self, space: AddressSpace, variables: Mapping[str, Variable], rows: int, ram: bool, key: object,
+        self, space: AddressSpace, variables: Mapping[str, VariableLike], rows: int, ram: bool, key: object,
     ) -> None:
         self.key = key  # what it was made for
         spans: list[np.ndarray] = [b.data for b in space.blocks if b.data.size] if ram else []
         self.has_ram = ram
         self._ram_size = sum(s.size for s in spans)
-        self._fields: list[tuple[str, Variable, np.ndarray]] = []  # name, variable, its columns in a row
+        self._fields: list[tuple[str, VariableLike, np.ndarray]] = []  # name, variable, its columns in a row
         stride = self._ram_size
         for name, var in variables.items():
             found = space.locate(var.address, var.size)

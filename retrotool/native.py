@@ -14,12 +14,13 @@ import functools
 import importlib.util
 import logging
 from dataclasses import dataclass
+from multiprocessing.shared_memory import SharedMemory
 from pathlib import Path
-from typing import Literal
 
 import numpy as np
 
 from retrotool.errors import ContentError, CoreError, RetroToolError, StateError
+from retrotool.sinks.contract import AvInfo
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +38,6 @@ DEVICE_NONE, DEVICE_JOYPAD = 0, 1
 MAX_PORTS = 8
 PROFILE_FULL, PROFILE_STABLE_RETRO = 0, 1  # how the host answers the core (rhost.h)
 PICTURE_NATIVE, PICTURE_OBS = 0, 1  # what rh_run / rh_screen produce (rhost.h)
-Picture = Literal["native", "obs"]  # the same two kinds, as callers name them
 
 
 class _RhAv(ctypes.Structure):
@@ -137,25 +137,6 @@ def _lib() -> ctypes.CDLL:
         fn.restype = restype
         fn.argtypes = argtypes
     return lib
-
-
-@dataclass(frozen=True, slots=True)
-class AvInfo:
-    """Audio/video facts of a loaded game; rates are the core's exact values."""
-
-    width: int
-    height: int
-    max_width: int
-    max_height: int
-    aspect_ratio: float
-    fps: float
-    sample_rate: float
-    pixel_format: int
-
-    @property
-    def frame_bytes(self) -> int:
-        """Bytes of the largest RGB24 picture the core may show (cores understate max sizes at times)."""
-        return max(self.max_width * self.max_height, self.width * self.height) * 3
 
 
 MEMDESC_CONST = 1 << 0
@@ -318,10 +299,10 @@ class Host:
         )
         self._check(status, CoreError, "run")
 
-    def count_frames_into(self, counter: ctypes.c_uint64 | None) -> None:
-        """Have C count finished frames into `counter` (e.g. in shared memory)."""
+    def count_frames_into(self, counter: SharedCounter | None) -> None:
+        """Have C count finished frames into `counter` (shared with a parent process)."""
         self._counter = counter  # C keeps the address: keep the object alive
-        ptr = ctypes.addressof(counter) if counter is not None else None
+        ptr = ctypes.addressof(counter.cell) if counter is not None else None
         self._check(self._lib.rh_set_frame_counter(self.handle, ptr), CoreError, "frame counter")
 
     def watch_memory(self, spans: list[np.ndarray], out: np.ndarray | None) -> None:
@@ -400,3 +381,37 @@ class Host:
             if n < len(buf) - 1:
                 break
         return _text(b"".join(chunks))
+
+
+class SharedCounter:
+    """A uint64 in shared memory that the host counts frames into.
+
+    A parent makes one (`SharedCounter()`), a child process attaches to it
+    by name and hands it to `Host.count_frames_into`; when the child's core
+    crashes, the parent reads the frame it got to.
+    """
+
+    def __init__(self, name: str | None = None) -> None:
+        self._shm = SharedMemory(name) if name is not None else SharedMemory(create=True, size=8)
+        self._owner = name is None
+        buf = self._shm.buf
+        if buf is None:
+            raise RetroToolError("a shared frame counter has no memory; a retrotool bug")
+        if self._owner:
+            buf[:8] = bytes(8)
+        self.cell = ctypes.c_uint64.from_buffer(buf)
+
+    @property
+    def name(self) -> str:
+        return self._shm.name
+
+    @property
+    def value(self) -> int:
+        return int(self.cell.value)
+
+    def close(self) -> None:
+        """Detach (and, for the process that made it, free it)."""
+        del self.cell
+        self._shm.close()
+        if self._owner:
+            self._shm.unlink()

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from retrotool.errors import ContentError
+from retrotool.sinks.contract import Values
 
 _TYPE = re.compile(r"^(><|<>|>=|<=|[<>=|])([uidn])([1-8])$")
 
@@ -173,7 +174,6 @@ def load_variables(path: Path) -> dict[str, Variable]:
     return out
 
 
-Values = Mapping[str, np.ndarray]  # RAM variable → int64 [n], one value per frame
 # The rules below compute on numpy arrays of many frames and on one frame's plain numbers alike
 # (an agent's one-frame steps: numpy's per-call cost would dominate them).
 Number = Any  # float | np.ndarray

@@ -17,12 +17,10 @@ from typing import Any, Protocol
 import numpy as np
 
 from retrotool import __version__
-from retrotool.frames import FrameBatch
 from retrotool.movie import Checkpoint, Movie
-from retrotool.replay import Needs, ReplayInfo
-from retrotool.sinks.verify import pack_rams, ram_hash, screen_hash
+from retrotool.sinks.checkpoints import RAM_ENTRY, pack_rams, ram_hash, screen_hash
+from retrotool.sinks.contract import FrameBatch, Needs, ReplayInfo
 
-RAM_ENTRY = "retrotool-ram.bin"
 DEFAULT_CHECKPOINT_EVERY = 600
 
 
@@ -64,7 +62,7 @@ class MovieBuilder:
 
     def open(self, info: ReplayInfo) -> None:
         if self._info is None:
-            self._buttons = np.zeros((1024, info.players, len(info.system.buttons)), np.uint8)
+            self._buttons = np.zeros((1024, info.players, len(info.buttons)), np.uint8)
         elif info.players != self._info.players:
             raise ValueError(f"a movie of {self._info.players} players cannot go on with {info.players}")
         self._info = info
@@ -119,7 +117,7 @@ class MovieBuilder:
             raise RuntimeError("MovieBuilder.movie() called before recording")
         meta: dict[str, Any] = {
             "recorder": f"retrotool {__version__}",
-            "system": info.system.name,
+            "system": info.system,
             "core_library": info.core_name,
             "core_version": info.core_version,
             "content_sha1": info.content_sha1,
@@ -128,7 +126,7 @@ class MovieBuilder:
             "checkpoint_every": self.every_n,
         }
         movie = Movie(
-            system=info.system.name,
+            system=info.system,
             buttons=self.buttons,
             header=(("GameName", self.game), ("SHA1", info.content_sha1 or "?"), ("Core", info.core_name or "?"),
                     ("rerecordCount", str(self.rerecords))),

@@ -37,15 +37,16 @@ SYNC_SECONDS = 1.0
 
 
 def header(
-    emulator: Emulator, *, system: str, core: str, rom: Path, game: str, options: dict[str, str], players: int,
-    checkpoint_every: int, rerecords: int,
+    emulator: Emulator, *, game: str, options: dict[str, str], players: int, checkpoint_every: int, rerecords: int,
 ) -> dict[str, Any]:
     """What a journal's second line says about the recording (all `recover` needs besides the rows)."""
+    rom = emulator.rom.path
     return {
-        "system": system, "core": core, "core_version": emulator.core_version,
-        "content_sha1": emulator.content_sha1, "rom_name": rom.name, "rom_path": str(rom.resolve()), "game": game,
-        "options": options, "players": players, "checkpoint_every": checkpoint_every, "fps": emulator.av_info.fps,
-        "rerecords": rerecords,
+        "system": emulator.system.name if emulator.system is not None else "?", "core": emulator.core.name,
+        "core_version": emulator.core_version, "content_sha1": emulator.content_sha1,
+        "rom_name": rom.name if rom is not None else game, "rom_path": str(rom.resolve()) if rom is not None else "",
+        "game": game, "options": options, "players": players, "checkpoint_every": checkpoint_every,
+        "fps": emulator.av_info.fps, "rerecords": rerecords,
     }
 
 

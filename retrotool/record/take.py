@@ -14,10 +14,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from retrotool.emulator import Emulator
-from retrotool.errors import CoreError
+from retrotool.errors import CoreError, RetroToolError
 from retrotool.movie import Movie
 from retrotool.record.builder import MovieBuilder
-from retrotool.replay import InputSource, ReplayInfo, Run, Sink, replay
+from retrotool.replay import Run, replay
+from retrotool.sinks.contract import InputSource, ReplayInfo, Sink
 from retrotool.systems import System
 
 
@@ -33,11 +34,17 @@ class Slot:
 class Take:
     """An emulator, at the end of the movie its builder holds."""
 
-    def __init__(self, emulator: Emulator, system: System, builder: MovieBuilder) -> None:
+    def __init__(self, emulator: Emulator, builder: MovieBuilder) -> None:
         self.emulator = emulator
-        self.system = system
         self.builder = builder
         self._screen: np.ndarray | None = None  # after a load: the slot's picture, until a frame runs
+
+    @property
+    def system(self) -> System:
+        """The system the take's emulator runs."""
+        if self.emulator.system is None:
+            raise RetroToolError("a take needs an emulator that knows its system; a retrotool bug")
+        return self.emulator.system
 
     @property
     def frames(self) -> int:
@@ -49,8 +56,7 @@ class Take:
         Movies are recorded in stable-retro's convention: the movie's row 0 is
         the frame its reset() runs, with no button held.
         """
-        info = replay(self.emulator, self.system, source, [self.builder, *sinks], batch=batch,
-                      reset_row=self.frames == 0)
+        info = replay(self.emulator, source, [self.builder, *sinks], batch=batch, reset_row=self.frames == 0).info
         if info.frames:
             self._screen = None
         return info
@@ -61,8 +67,7 @@ class Take:
         Close it before `save`'s slots are loaded or the movie is finished.
         """
         self._screen = None  # the caller feeds it at once
-        return Run(self.emulator, self.system, [self.builder, *sinks], players=players, frames=frames,
-                   reset_row=self.frames == 0)
+        return Run(self.emulator, [self.builder, *sinks], players=players, frames=frames, reset_row=self.frames == 0)
 
     def save(self) -> Slot:
         return Slot(self.frames, self.emulator.get_state(), self.screen())

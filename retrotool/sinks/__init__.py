@@ -1,1 +1,1 @@
-"""Sinks: consumers of the replay loop's FrameBatch values."""
+"""Sinks: the contract between the replay loop and what consumes its frames, and the generic sinks (trace, verify)."""

@@ -27,8 +27,9 @@ import numpy as np
 import pytest
 from conftest import PROBES, Probe, oracle
 
-from retrotool import games, jobs, systems
+from retrotool import games, playback, systems
 from retrotool.errors import RetroToolError
+from retrotool.record import scripted
 
 pytestmark = pytest.mark.realcore
 
@@ -57,7 +58,7 @@ def _dense(probe: Probe, players: int, seed: int) -> np.ndarray:
 
 def _here(movie: Path, tmp_path: Path) -> list[dict[str, object]]:
     trace = tmp_path / "here.jsonl"
-    jobs.playback(movie, trace=trace)
+    playback.run(movie, trace=trace)
     return [json.loads(line) for line in trace.read_text().splitlines()]
 
 
@@ -84,7 +85,7 @@ def test_every_row_agrees_with_stable_retro(
         there = oracle("record", sr_data, probe.game, "Start" if start == "state" else "-", players, FRAMES, seed, movie)
     else:
         game = games.find(probe.game)
-        jobs.record(
+        scripted.record(
             system=systems.get(system), core=str(core), rom=folder / f"rom.{probe.ext}",
             buttons=_dense(probe, players, seed), out=movie, start=game.state("Start") if start == "state" else None,
             game=probe.game,
@@ -111,7 +112,7 @@ def test_airstriker_agrees_with_stable_retro(way: str, start: str, sr_data: Path
         genesis = systems.get("Genesis")
         buttons = np.random.default_rng(7).integers(0, 2, size=(frames + 1, 1, len(genesis.buttons)), dtype=np.uint8)
         buttons[0] = 0
-        jobs.record(system=genesis, core="genesis_plus_gx", rom=rom, buttons=buttons, out=movie,
+        scripted.record(system=genesis, core="genesis_plus_gx", rom=rom, buttons=buttons, out=movie,
                     start=game.state("Level1") if start == "state" else None, game=game.name)
         there = oracle("play", sr_data, movie)
     _compare(_here(movie, tmp_path), there, what)

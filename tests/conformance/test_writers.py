@@ -18,7 +18,8 @@ import numpy as np
 import pytest
 from conftest import oracle
 
-from retrotool import jobs, movie as bk2, recording, systems
+from retrotool import movie as bk2, playback, session, systems
+from retrotool.record import live, recover as recovery
 
 pytestmark = [pytest.mark.realcore, pytest.mark.filterwarnings("ignore:pygame.init")]
 
@@ -30,7 +31,7 @@ def _agrees(movie_path: Path, sr_data: Path) -> int:
     assert movie.checkpoints and len(rows) == movie.frames
     for c in movie.checkpoints:
         assert [c.ram_sha256, c.screen_sha256] == rows[c.frame][:2], f"{movie_path.name}: checkpoint at frame {c.frame}"
-    assert jobs.verify(movie_path).checkpoints == len(movie.checkpoints)
+    assert playback.verify(movie_path).checkpoints == len(movie.checkpoints)
     return len(movie.checkpoints)
 
 
@@ -66,7 +67,7 @@ def test_the_live_recorder(integration, sr_data: Path, tmp_path: Path, monkeypat
     script = {0: [key("="), key("=")], 20: [key("right")], 60: [key("x")], 90: [key("right", False)],
               140: [key("x", False), key("up")], 200: [key("up", False)], 420: [pg.event.Event(pg.QUIT)]}
     out = tmp_path / "live.bk2"
-    result = recording.record_live(recording.Start(jobs.content(game=probe.game), None, 1, {}), out=out,
+    result = live.record_live(live.Start(session.game_content(game=probe.game), None, 1), out=out,
                                    events=lambda frame: script.get(frame, []), checkpoint_every=50)
     assert result.movie == out and result.frames >= 400
     assert _agrees(out, sr_data) >= 8
@@ -76,6 +77,10 @@ AGENT = """
 import os, signal, sys
 import numpy as np
 from retrotool import Recorder
+from retrotool.record import live
+from retrotool import playback
+from retrotool.record import recover as recovery
+from retrotool import session
 rec = Recorder(game=sys.argv[1], out="killed.bk2", checkpoint_every=40)
 rng = np.random.default_rng(5)
 for _ in range(333):
@@ -88,6 +93,6 @@ def test_a_recovered_journal(integration, sr_data: Path, tmp_path: Path) -> None
     probe, _, _ = integration("Nes")
     proc = subprocess.run([sys.executable, "-c", AGENT, probe.game], cwd=tmp_path, capture_output=True, timeout=300)
     assert proc.returncode == -9, proc.stderr
-    done = recording.recover(tmp_path / "killed.bk2.journal")
+    done = recovery.recover(tmp_path / "killed.bk2.journal")
     assert done.frames == 334 and done.checkpoints >= 8
     assert _agrees(done.movie, sr_data) >= 9

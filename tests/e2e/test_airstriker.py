@@ -10,7 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from retrotool import games, jobs, movie as bk2, systems
+from retrotool import games, movie as bk2, playback, systems
+from retrotool.record import scripted
 from retrotool.record.sources import random_buttons
 
 pytestmark = pytest.mark.realcore
@@ -35,15 +36,15 @@ def test_record_verify_and_trace_across_processes(tmp_path: Path, airstriker, cl
     local_rom.write_bytes(rom.read_bytes())
     buttons = random_buttons(systems.get("Genesis"), 1200, 1, seed=7)
     out = tmp_path / "air.bk2"
-    jobs.record(system=systems.get("Genesis"), core=str(core), rom=local_rom, buttons=buttons, out=out,
+    scripted.record(system=systems.get("Genesis"), core=str(core), rom=local_rom, buttons=buttons, out=out,
                 start=games.load_state_file(state), checkpoint_every=300)
     movie = bk2.read(out)
     assert movie.state == gzip.decompress(state.read_bytes())
     assert movie.meta["core"] == "genesis_plus_gx" and len(movie.checkpoints) == 5
-    verified = jobs.verify(out)
+    verified = playback.verify(out)
     assert (verified.checkpoints, verified.stored_checkpoints) == (5, 5)  # matched, of the movie's
 
-    jobs.playback(out, trace=tmp_path / "here.jsonl", trace_every=100)
+    playback.run(out, trace=tmp_path / "here.jsonl", trace_every=100)
     proc = cli("playback", str(out), "--trace", "there.jsonl", "--trace-every", "100", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     here = (tmp_path / "here.jsonl").read_text().splitlines()
@@ -89,7 +90,7 @@ print(json.dumps(hashes))
 def _trace(movie: Path, rom: Path, tmp_path: Path) -> list[list[str]]:
     """[RAM sha256, screen sha256] after every row, as stable-retro's get_ram() and get_screen() give them."""
     trace = tmp_path / f"{movie.stem}.jsonl"
-    jobs.playback(movie, rom=rom, trace=trace)
+    playback.run(movie, rom=rom, trace=trace)
     return [[row["ram"], row["screen"]] for row in map(json.loads, trace.read_text().splitlines())]
 
 
@@ -108,6 +109,6 @@ def test_movie_made_here_replays_in_stable_retro(tmp_path: Path, airstriker, sta
     buttons = random_buttons(systems.get("Genesis"), 600, 1, seed=9)
     buttons[0] = 0  # stable-retro spends row 0 on its reset frame, without input
     out = tmp_path / "here.bk2"
-    jobs.record(system=systems.get("Genesis"), core=str(core), rom=rom, buttons=buttons, out=out,
+    scripted.record(system=systems.get("Genesis"), core=str(core), rom=rom, buttons=buttons, out=out,
                 start=games.load_state_file(state), game="Airstriker-Genesis-v0")
     assert stable_retro_replay(out)["rows"] == _trace(out, rom, tmp_path)

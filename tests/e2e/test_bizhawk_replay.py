@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from retrotool import jobs, movie as bk2
+from retrotool import movie as bk2, playback, session
 from retrotool.errors import StateError
 
 pytestmark = pytest.mark.realcore
@@ -60,11 +60,11 @@ def _probe_values(tmp_path: Path, data: bytes, rom: Path, offset: int, width: in
     path.write_bytes(data)
     movie = bk2.read(path)
     assert movie.frames == FRAMES
-    emulator, system, _ = jobs.open_emulator(movie, path, None, rom)
     values = []
-    with emulator:
+    with session.open_session(session.movie_content(movie, path, rom), players=movie.players) as emulator:
+        assert emulator.system is not None and movie.convention == "bizhawk"  # every row applied, from power-on
         for k in range(movie.frames):
-            emulator.run(system.masks(movie.buttons[k : k + 1]))
+            emulator.run(emulator.system.masks(movie.buttons[k : k + 1]))
             values.append(int.from_bytes(emulator.ram[offset : offset + width].tobytes(), "little"))
     return values[WARMUP:]
 
@@ -116,4 +116,4 @@ def test_bizhawk_savestate_start_is_refused_clearly(tmp_path: Path) -> None:
     path = tmp_path / "anchored.bk2"
     path.write_bytes(data)
     with pytest.raises(StateError, match="BizHawk savestate.*power-on"):
-        jobs.playback(path, rom=rom)
+        playback.run(path, rom=rom)

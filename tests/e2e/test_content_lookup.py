@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from retrotool import games, jobs, movie as bk2, systems
+from retrotool import games, movie as bk2, playback, systems
+from retrotool.record import scripted
 from retrotool.record.sources import random_buttons
 
 
@@ -94,12 +95,12 @@ def test_stable_retro_reads_and_replays_a_movie_with_sha1_and_core(
     buttons = random_buttons(systems.get("Genesis"), 300, 1, seed=3)
     buttons[0] = 0  # stable-retro spends row 0 on its reset frame, without input
     out = tmp_path / "air.bk2"
-    jobs.record(system=game.system, core=None, rom=rom, buttons=buttons, out=out, start=game.state("Level1"),
+    scripted.record(system=game.system, core=None, rom=rom, buttons=buttons, out=out, start=game.state("Level1"),
                 game=game.name)
     header = dict(bk2.read(out).header)
     assert header["SHA1"] == hashlib.sha1(rom.read_bytes()).hexdigest() and header["Core"] == "Genesis Plus GX"
     assert python_json(_SR_READS, str(out)) == {"game": "Airstriker-Genesis-v0", "players": 1}
     trace = tmp_path / "here.jsonl"
-    jobs.playback(out, trace=trace)
+    playback.run(out, trace=trace)
     here = [[r["ram"], r["screen"]] for r in map(json.loads, trace.read_text().splitlines())]
     assert stable_retro_replay(out)["rows"] == here

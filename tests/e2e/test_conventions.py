@@ -14,14 +14,14 @@ from pathlib import Path
 
 import numpy as np
 
-from retrotool import jobs, movie as bk2, systems
+from retrotool import movie as bk2, playback, systems
 from retrotool.emulator import Emulator
 
 TEST = systems.get("Test")
 
 
 def _trace(path: Path, rom: Path) -> list[str]:
-    jobs.playback(path, rom=rom, trace=path.with_suffix(".jsonl"))
+    playback.run(path, rom=rom, trace=path.with_suffix(".jsonl"))
     return [json.loads(line)["ram"] for line in path.with_suffix(".jsonl").read_text().splitlines()]
 
 

@@ -18,20 +18,22 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from retrotool import datasets, dump, jobs
+from retrotool import datasets, movie as bk2, playback, session
+from retrotool.datasets import dump, npzip
+from retrotool.datasets.sink import DatasetOptions
 from retrotool.errors import DatasetExistsError, RetroToolError
-from retrotool.replay import ArraySource, Needs, replay
-from retrotool.sinks import npzip
-from retrotool.sinks.dataset import DatasetOptions
-from retrotool.sinks.verify import screen_hash
+from retrotool.record import scripted
+from retrotool.replay import ArraySource, replay
+from retrotool.sinks.checkpoints import screen_hash
+from retrotool.sinks.contract import Needs
 
 FRAMES = 240
 
 
 def _record(path: Path, buttons: np.ndarray) -> Path:
-    what = jobs.content(game="TestGame-Test")
-    jobs.record(system=what.system, core=None, rom=what.rom, buttons=buttons, out=path, start=what.start,
-                game=what.game)
+    what = session.game_content(game="TestGame-Test")
+    scripted.record(system=what.system, core=None, rom=what.rom, buttons=buttons, out=path, start=what.state,
+                game=what.name)
     return path
 
 
@@ -64,11 +66,10 @@ class _Rams:
 
 def _rams(movie: Path) -> list[bytes]:
     """System RAM after every row, replayed by hand."""
-    m = jobs.bk2.read(movie)
-    emulator, system, _ = jobs.open_emulator(m, movie, None, None)
+    m = bk2.read(movie)
     sink = _Rams()
-    with emulator:
-        replay(emulator, system, ArraySource(m.buttons), [sink])
+    with session.open_session(session.movie_content(m, movie), players=m.players) as emulator:
+        replay(emulator, ArraySource(m.buttons), [sink], reset_row=True)
     return sink.rams
 
 
@@ -82,7 +83,7 @@ def test_observations_are_playbacks_frames_and_rewards_come_from_ram(
 ) -> None:
     movie = movies[0]
     trace = tmp_path / "trace.jsonl"
-    jobs.playback(movie, trace=trace)
+    playback.run(movie, trace=trace)
     screens = [json.loads(line)["screen"] for line in trace.read_text().splitlines()]
     result = dump.dump_dataset([movie], tmp_path / "ds", options=DatasetOptions(frame_skip=skip, start=start))
     assert not result.failed
@@ -93,14 +94,14 @@ def test_observations_are_playbacks_frames_and_rewards_come_from_ram(
     scores = np.array([_score(r) for r in _rams(movie)])[rows]
     assert np.array_equal(ep.infos["score"], scores)
     assert np.array_equal(ep.rewards, np.diff(scores).astype(float)) and ep.rewards.sum() > 0
-    buttons = jobs.bk2.read(movie).buttons.reshape(FRAMES, -1)
+    buttons = bk2.read(movie).buttons.reshape(FRAMES, -1)
     for j in (0, rows.size - 2):  # the default rule: a button held in any of the step's rows
         assert np.array_equal(ep.actions[j], buttons[rows[j] + 1 : rows[j + 1] + 1].max(axis=0))
     assert not ep.terminations.any() and ep.truncations.tolist() == [False] * (rows.size - 2) + [True]
 
 
 def test_combine_rules_and_picture_options(movies: list[Path], tmp_path: Path) -> None:
-    buttons = jobs.bk2.read(movies[0]).buttons.reshape(FRAMES, -1)
+    buttons = bk2.read(movies[0]).buttons.reshape(FRAMES, -1)
     plain = next(iter(datasets.load(_dump(movies[0], tmp_path / "a", DatasetOptions()))))
     for rule, pick in (("first", lambda g: g[0]), ("last", lambda g: g[-1])):
         ep = next(iter(datasets.load(_dump(movies[0], tmp_path / rule, DatasetOptions(frame_skip=3, combine=rule)))))
@@ -208,10 +209,10 @@ def test_failing_movies_are_reported_and_skipped(
     (data / "Missing-Test" / "rom.sha").write_text("0" * 40 + "\n")
     monkeypatch.setenv("RETROTOOL_DATA_PATH", str(data))
     missing = tmp_path / "missing.bk2"
-    movie = jobs.bk2.read(movies[0])
+    movie = bk2.read(movies[0])
     # no SHA1 either: by it, the ROM would be found among the other games' (TestGame-Test's)
     header = tuple((k, "Missing-Test" if k == "GameName" else v) for k, v in movie.header if k != "SHA1")
-    jobs.bk2.write(jobs.bk2.Movie(system="Test", buttons=movie.buttons, header=header), missing)
+    bk2.write(bk2.Movie(system="Test", buttons=movie.buttons, header=header), missing)
     crash = _crashing(tmp_path / "crash.bk2", buttons(FRAMES, 2, seed=9))
     result = dump.dump_dataset([missing, movies[0], crash], tmp_path / "ds", workers=2)
     errors = {o.movie.name: o.error for o in result.outcomes}
@@ -226,10 +227,10 @@ def test_failing_movies_are_reported_and_skipped(
 
 def _crashing(path: Path, buttons: np.ndarray) -> Path:
     """A movie whose core segfaults 100 frames in (the test core's `testcore_crash_at` option)."""
-    start = jobs.content(game="TestGame-Test").start or b""
+    start = session.game_content(game="TestGame-Test").state or b""
     at = int.from_bytes(start[12:16], "little") + 100  # the frame counter (RAM 0x004) of the start state, + 100
     _record(path, buttons)  # recorded whole, then the switch set
-    jobs.bk2.write(jobs.bk2.read(path).with_meta(options={"testcore_crash_at": str(at)}), path, force=True)
+    bk2.write(bk2.read(path).with_meta(options={"testcore_crash_at": str(at)}), path, force=True)
     return path
 
 

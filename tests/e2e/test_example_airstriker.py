@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from retrotool import jobs, movie as bk2
+from retrotool import movie as bk2, playback
 
 pytestmark = pytest.mark.realcore
 
@@ -34,7 +34,7 @@ def movie() -> bk2.Movie:
 
 def _trace(tmp_path: Path, every: int) -> list[dict]:
     path = tmp_path / "trace.jsonl"
-    jobs.playback(MOVIE, trace=path, trace_every=every)
+    playback.run(MOVIE, trace=path, trace_every=every)
     return [json.loads(line) for line in path.read_text().splitlines()]
 
 
@@ -42,7 +42,7 @@ def test_example_verifies(movie: bk2.Movie) -> None:
     assert MOVIE.stat().st_size < 2 << 20
     assert movie.header_value("GameName") == "Airstriker-Genesis-v0" and movie.meta["core"] == "genesis_plus_gx"
     assert movie.frames >= 10_000 and not movie.buttons[0].any()  # row 0: stable-retro's reset frame
-    assert jobs.verify(MOVIE).checkpoints == len(movie.checkpoints) > 10
+    assert playback.verify(MOVIE).checkpoints == len(movie.checkpoints) > 10
 
 
 def test_example_is_real_play(movie: bk2.Movie, tmp_path: Path) -> None:

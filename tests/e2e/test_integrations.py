@@ -8,16 +8,17 @@ from pathlib import Path
 
 import pytest
 
-from retrotool import catalog, games, jobs, systems
+from retrotool import catalog, games, playback, session, systems
 from retrotool.errors import ContentError
+from retrotool.record import scripted
 
 
 def test_record_a_game_from_its_default_state_then_trace_rewards(tmp_path: Path, buttons, cli) -> None:
-    what = jobs.content(game="TestGame-Test")
-    assert what.system.name == "Test" and what.start is not None and what.game == "TestGame-Test"
+    what = session.game_content(game="TestGame-Test")
+    assert what.system.name == "Test" and what.state is not None and what.name == "TestGame-Test"
     out = tmp_path / "g.bk2"
-    jobs.record(system=what.system, core=None, rom=what.rom, buttons=buttons(400), out=out,
-                start=what.start, game=what.game)
+    scripted.record(system=what.system, core=None, rom=what.rom, buttons=buttons(400), out=out,
+                start=what.state, game=what.name)
     # the movie names the game, so playback finds ROM and core without help
     proc = cli("playback", str(out), "--trace", "t.jsonl", "--trace-every", "50", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
@@ -71,7 +72,7 @@ def test_missing_rom_of_an_integration(tmp_path: Path, monkeypatch: pytest.Monke
     (data / "Other-Test" / "rom.tst").unlink()
     monkeypatch.setenv("RETROTOOL_DATA_PATH", str(data))
     with pytest.raises(ContentError, match="retrotool import"):
-        jobs.content(game="Other-Test")
+        session.game_content(game="Other-Test")
 
 
 @pytest.mark.realcore
@@ -94,7 +95,7 @@ print(json.dumps(rows))
 """
     sr_rows = python_json(code, str(tmp_path))
     (movie,) = tmp_path.glob("*.bk2")
-    jobs.playback(movie, trace=tmp_path / "t.jsonl")
+    playback.run(movie, trace=tmp_path / "t.jsonl")
     ours = [json.loads(x) for x in (tmp_path / "t.jsonl").read_text().splitlines()]
     assert len(ours) == len(sr_rows) + 1  # row 0 is stable-retro's reset frame
     assert [[r["reward"], r["info"]] for r in ours[1:]] == sr_rows
@@ -105,7 +106,8 @@ print(json.dumps(rows))
 def test_discrete_action_indexes_match_stable_retros(tmp_path: Path, python_json) -> None:
     """An agent on stable-retro's Actions.DISCRETE records a movie; dump-dataset gives back the indexes it chose."""
     pytest.importorskip("stable_retro")
-    from retrotool import datasets, dump
+    from retrotool import datasets
+    from retrotool.datasets import dump
 
     scenario = tmp_path / "restricted.json"
     scenario.write_text(json.dumps({

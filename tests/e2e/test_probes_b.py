@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from retrotool import cores, jobs, movie as bk2, systems
+from retrotool import cores, movie as bk2, playback, systems
 from retrotool.emulator import Emulator
 from retrotool.errors import CoreError
 
@@ -198,7 +198,7 @@ def test_every_button_reaches_the_probe_and_a_movie_replays_it(probe: Probe, tmp
     movie = bk2.read(path)
     assert movie.convention == "stable-retro" and np.array_equal(movie.masks(), masks[bk2.MAKE_FRAMES :])
     with importlib.resources.as_file(_rom(probe)) as rom:
-        jobs.playback(path, rom=rom, core=str(_core(probe)), trace=tmp_path / "trace.jsonl")
+        playback.run(path, rom=rom, core=str(_core(probe)), trace=tmp_path / "trace.jsonl")
     replayed = [json.loads(line)["ram"] for line in (tmp_path / "trace.jsonl").read_text().splitlines()]
     ram = ram[bk2.MAKE_FRAMES :]
     assert len(replayed) == len(ram)

@@ -18,9 +18,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from retrotool import jobs, movie as bk2, recording, systems
+from retrotool import movie as bk2, playback, session, systems
 from retrotool.emulator import Emulator
-from retrotool.record import journal
+from retrotool.record import journal, live, recover as recovery, scripted
 from retrotool.record.controls import Controls
 
 pg = pytest.importorskip("pygame", reason="the interactive recorder needs pygame-ce (the 'record' extra)")
@@ -59,8 +59,8 @@ def _tap(name: str) -> tuple[object, object]:
     return _key(name), _key(name, False)
 
 
-def _start(rom: Path, players: int = 1) -> recording.Start:
-    return recording.Start(jobs.content(rom=rom), None, players, {})
+def _start(rom: Path, players: int = 1) -> live.Start:
+    return live.Start(session.game_content(rom=rom), None, players)
 
 
 def _rows(frames: int, players: int = 1) -> np.ndarray:
@@ -80,7 +80,7 @@ def _held_in_ram(movie: bk2.Movie, rom: Path, testcore: Path) -> np.ndarray:
 def test_presses_land_on_their_frames_and_the_game_sees_them(tmp_path: Path, rom: Path, testcore: Path) -> None:
     script = Script().add(5, _key("right")).add(12, _key("right", False)).add(20, *_tap("z"))
     script.add(30, _key("x"), _key("k")).add(33, _key("x", False), _key("k", False)).add(40, _key("escape"))
-    result = recording.record_live(_start(rom, players=2), out=tmp_path / "m.bk2", events=script, checkpoint_every=10)
+    result = live.record_live(_start(rom, players=2), out=tmp_path / "m.bk2", events=script, checkpoint_every=10)
 
     expected = _rows(40, 2)
     expected[5:12, 0, TEST.index("RIGHT")] = 1
@@ -100,7 +100,7 @@ def test_loading_a_slot_cuts_the_movie_back_and_counts_a_rerecord(tmp_path: Path
     script = Script().add(10, _key("f2")).add(12, _key("right")).add(20, _key("right", False))
     script.add(25, _key("f4"))  # back to frame 10: the presses of 12..19 are gone
     script.add(30, *_tap("z")).add(35, _key("f12")).add(36, _key("escape"))
-    result = recording.record_live(_start(rom), out=tmp_path / "m.bk2", events=script, checkpoint_every=10)
+    result = live.record_live(_start(rom), out=tmp_path / "m.bk2", events=script, checkpoint_every=10)
     movie = bk2.read(result.movie)
     expected = _rows(36)
     expected[30, 0, TEST.index("B")] = 1
@@ -113,7 +113,7 @@ def test_loading_a_slot_cuts_the_movie_back_and_counts_a_rerecord(tmp_path: Path
 def test_pause_and_frame_advance_record_exactly_the_frames_advanced(tmp_path: Path, rom: Path) -> None:
     script = Script().add(5, _key("p")).add(5, _key("right")).add(5, _key("f"))  # paused: hold right, one frame
     script.add(6, _key("f")).add(7, _key("right", False), _key("f")).add(8, _key("p")).add(10, _key("escape"))
-    result = recording.record_live(_start(rom), out=tmp_path / "m.bk2", events=script)
+    result = live.record_live(_start(rom), out=tmp_path / "m.bk2", events=script)
     movie = bk2.read(result.movie)
     expected = _rows(10)
     expected[5:7, 0, TEST.index("RIGHT")] = 1
@@ -129,8 +129,8 @@ def test_an_unplugged_gamepad_pauses_and_says_so(
     script.add(5, ev(pg.CONTROLLERBUTTONDOWN, instance_id=50, button=pg.CONTROLLER_BUTTON_A))
     script.add(8, ev(pg.CONTROLLERDEVICEREMOVED, instance_id=50))  # the button is never let go
     script.add(8, _key("p")).add(12, _key("escape"))  # paused at 8 until the pause key
-    with caplog.at_level(logging.INFO, logger="retrotool.record.live"):
-        result = recording.record_live(_start(rom), out=tmp_path / "m.bk2", events=script)
+    with caplog.at_level(logging.INFO, logger="retrotool.record.window"):
+        result = live.record_live(_start(rom), out=tmp_path / "m.bk2", events=script)
     movie = bk2.read(result.movie)
     expected = _rows(12)
     expected[5:8, 0, TEST.index("B")] = 1
@@ -141,9 +141,9 @@ def test_an_unplugged_gamepad_pauses_and_says_so(
 
 def test_going_on_from_a_frame_of_an_existing_movie(tmp_path: Path, rom: Path, buttons) -> None:
     first = tmp_path / "first.bk2"
-    jobs.record(system=TEST, core=None, rom=rom, buttons=buttons(100), out=first)
-    start = recording.start_from_movie(first, 60, None, rom, 1)
-    result = recording.record_live(start, out=tmp_path / "more.bk2", events=Script().add(70, _key("escape")))
+    scripted.record(system=TEST, core=None, rom=rom, buttons=buttons(100), out=first)
+    start = live.start_from_movie(first, 60, None, rom, 1)
+    result = live.record_live(start, out=tmp_path / "more.bk2", events=Script().add(70, _key("escape")))
     movie, before = bk2.read(result.movie), bk2.read(first)
     assert movie.frames == 70 and np.array_equal(movie.buttons[:60], before.buttons[:60])
     assert not movie.buttons[60:].any() and movie.header_value("rerecordCount") == "1"
@@ -159,20 +159,20 @@ def test_a_crashed_session_is_recovered_from_its_journal(tmp_path: Path, rom: Pa
         return script(frame)
 
     with pytest.raises(RuntimeError, match="power"):
-        recording.record_live(_start(rom), out=tmp_path / "m.bk2", events=crash_at_30, checkpoint_every=7)
+        live.record_live(_start(rom), out=tmp_path / "m.bk2", events=crash_at_30, checkpoint_every=7)
     kept = tmp_path / "m.bk2.journal"
     assert kept.is_file() and not (tmp_path / "m.bk2").exists()
-    done = recording.recover(kept)
+    done = recovery.recover(kept)
     movie = bk2.read(done.movie)
     assert done.movie == tmp_path / "m.bk2" and done.frames == movie.frames == 30
     assert movie.buttons[10:, 0, TEST.index("LEFT")].all() and not movie.buttons[:10].any()
     assert done.rerecords == 1 and movie.header_value("rerecordCount") == "1"
     assert done.checkpoints == 5  # frames 0, 7, 14, 21, 28 replayed as they were played
-    assert jobs.verify(done.movie, rom=rom).checkpoints == len(movie.checkpoints)
+    assert playback.verify(done.movie, rom=rom).checkpoints == len(movie.checkpoints)
 
 
 def test_recorder_api_from_power_on_and_from_a_state_with_rerecords(tmp_path: Path) -> None:
-    from retrotool import Recorder
+    from retrotool import Recorder, playback
 
     with Recorder(game="TestGame-Test", out=tmp_path / "a.bk2", power_on=True) as rec:
         assert rec.frames == 1 and rec.observation is not None  # made: the reset frame ran (row 0), as env.reset()
@@ -195,7 +195,7 @@ def test_recorder_api_from_power_on_and_from_a_state_with_rerecords(tmp_path: Pa
     movie = bk2.read(tmp_path / "b.bk2")
     assert movie.state is not None and movie.players == 2 and movie.frames == 2
     assert movie.buttons[1, 0, TEST.index("START")] and movie.buttons[1, 1, TEST.index("SELECT")]
-    assert jobs.verify(tmp_path / "b.bk2").checkpoints == 2
+    assert playback.verify(tmp_path / "b.bk2").checkpoints == 2
 
 
 def test_recorder_reports_reward_done_and_info_like_env_step(tmp_path: Path) -> None:
@@ -230,11 +230,11 @@ os.kill(os.getpid(), signal.SIGKILL)  # the agent dies: no close(), no movie
 def test_an_agent_killed_mid_recording_loses_nothing(tmp_path: Path) -> None:
     proc = subprocess.run([sys.executable, "-c", AGENT_KILLED], cwd=tmp_path, capture_output=True, timeout=120)
     assert proc.returncode == -9 and not (tmp_path / "agent.bk2").exists()
-    done = recording.recover(tmp_path / "agent.bk2.journal")
+    done = recovery.recover(tmp_path / "agent.bk2.journal")
     movie = bk2.read(done.movie)
     # the reset frame and 90 steps; checkpoints at frames 0, 25, 50, 75
     assert movie.frames == 91 and movie.buttons[2, 0, TEST.index("RIGHT")] == 1 and done.checkpoints == 4
-    assert jobs.verify(done.movie).checkpoints == len(movie.checkpoints)
+    assert playback.verify(done.movie).checkpoints == len(movie.checkpoints)
     from retrotool import Recorder
 
     with Recorder(game="TestGame-Test", out=tmp_path / "fine.bk2") as rec:  # a clean close leaves no journal
@@ -267,5 +267,5 @@ def test_bad_input_is_one_clear_line(tmp_path: Path, rom: Path) -> None:
 
 
 def test_quitting_before_the_first_frame_leaves_nothing(tmp_path: Path, rom: Path) -> None:
-    result = recording.record_live(_start(rom), out=tmp_path / "m.bk2", events=lambda frame: [pg.event.Event(pg.QUIT)])
+    result = live.record_live(_start(rom), out=tmp_path / "m.bk2", events=lambda frame: [pg.event.Event(pg.QUIT)])
     assert result.movie is None and result.frames == 0 and list(tmp_path.iterdir()) == []

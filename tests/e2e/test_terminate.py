@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from retrotool import jobs, systems
+from retrotool import systems
+from retrotool.record import scripted
 
 TEMPORARY = ".o.mp4.tmp-"
 
@@ -21,7 +22,7 @@ TEMPORARY = ".o.mp4.tmp-"
 def long_movie(tmp_path: Path, rom: Path, buttons) -> Path:
     (tmp_path / rom.name).write_bytes(rom.read_bytes())
     out = tmp_path / "long.bk2"
-    jobs.record(system=systems.get("Test"), core=None, rom=tmp_path / rom.name, buttons=buttons(6000), out=out)
+    scripted.record(system=systems.get("Test"), core=None, rom=tmp_path / rom.name, buttons=buttons(6000), out=out)
     return out
 
 

@@ -8,9 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from retrotool import jobs, movie as bk2, systems
+from retrotool import movie as bk2, playback, systems
 from retrotool.emulator import Emulator
 from retrotool.errors import ContentError, CoreError, DesyncError, OutputExistsError, StateError
+from retrotool.record import scripted
 from retrotool.replay import ArraySource, replay
 from retrotool.variables import Variable
 
@@ -23,7 +24,7 @@ def _record(tmp_path: Path, rom: Path, buttons: np.ndarray, name: str = "m.bk2",
     if not local_rom.exists():
         local_rom.write_bytes(rom.read_bytes())
     out = tmp_path / name
-    jobs.record(system=systems.get("Test"), core=None, rom=local_rom, buttons=buttons, out=out, **kw)
+    scripted.record(system=systems.get("Test"), core=None, rom=local_rom, buttons=buttons, out=out, **kw)
     return out
 
 
@@ -126,8 +127,8 @@ def test_record_playback_verify_and_trace(tmp_path: Path, rom: Path, buttons) ->
     assert movie.frames == 1000 and movie.players == 2 and movie.state is None
     assert [c.frame for c in movie.checkpoints] == list(range(0, 1000, 100)) + [999]
 
-    first = jobs.playback(movie_path, trace=tmp_path / "t1.jsonl")
-    second = jobs.playback(movie_path, trace=tmp_path / "t2.jsonl")
+    first = playback.run(movie_path, trace=tmp_path / "t1.jsonl")
+    second = playback.run(movie_path, trace=tmp_path / "t2.jsonl")
     assert first.ram_sha256 == second.ram_sha256 and first.frames == 1000
     rows = [json.loads(line) for line in (tmp_path / "t1.jsonl").read_text().splitlines()]
     assert [r["frame"] for r in rows] == list(range(1000))
@@ -137,16 +138,16 @@ def test_record_playback_verify_and_trace(tmp_path: Path, rom: Path, buttons) ->
     for c in movie.checkpoints:
         assert (by_frame[c.frame]["ram"], by_frame[c.frame]["screen"]) == (c.ram_sha256, c.screen_sha256)
 
-    result = jobs.verify(movie_path)
+    result = playback.verify(movie_path)
     assert (result.checkpoints, result.stored_checkpoints) == (11, 11)  # matched, of the movie's
 
     with pytest.raises(OutputExistsError):
-        jobs.playback(movie_path, trace=tmp_path / "t1.jsonl")
+        playback.run(movie_path, trace=tmp_path / "t1.jsonl")
 
 
 def test_trace_every_n(tmp_path: Path, rom: Path, buttons) -> None:
     movie_path = _record(tmp_path, rom, buttons(250))
-    jobs.playback(movie_path, trace=tmp_path / "t.jsonl", trace_every=100)
+    playback.run(movie_path, trace=tmp_path / "t.jsonl", trace_every=100)
     frames = [json.loads(x)["frame"] for x in (tmp_path / "t.jsonl").read_text().splitlines()]
     assert frames == [0, 100, 200, 249]
 
@@ -159,7 +160,7 @@ def test_verify_names_the_first_bad_frame_and_bytes(tmp_path: Path, rom: Path, b
     bad = tmp_path / "bad.bk2"
     bk2.write(movie.replace(buttons=tampered), bad)
     with pytest.raises(DesyncError, match=r"desync at frame 300.*matched up to frame 200.*RAM bytes differ: 0x"):
-        jobs.verify(bad)
+        playback.verify(bad)
 
 
 def test_movie_from_a_state(tmp_path: Path, testcore: Path, rom: Path, buttons) -> None:
@@ -169,7 +170,7 @@ def test_movie_from_a_state(tmp_path: Path, testcore: Path, rom: Path, buttons) 
     movie_path = _record(tmp_path, rom, buttons(300, seed=5), start=(tmp_path / "start.state").read_bytes())
     movie = bk2.read(movie_path)
     assert movie.state is not None and len(movie.state) == 2056
-    jobs.verify(movie_path)
+    playback.verify(movie_path)
 
 
 def test_wrong_rom_and_missing_rom(tmp_path: Path, rom: Path, buttons) -> None:
@@ -179,23 +180,22 @@ def test_wrong_rom_and_missing_rom(tmp_path: Path, rom: Path, buttons) -> None:
     other = tmp_path / "other.tst"
     other.write_bytes(b"RTST another game")
     with pytest.raises(ContentError, match="wrong ROM.*SHA-1"):
-        jobs.playback(movie_path, rom=other)
+        playback.run(movie_path, rom=other)
     moved = tmp_path / "elsewhere"
     moved.mkdir()
     (moved / "m.bk2").write_bytes(movie_path.read_bytes())
     with pytest.raises(ContentError, match="needs its ROM"):
-        jobs.playback(moved / "m.bk2")
+        playback.run(moved / "m.bk2")
 
 
 def test_power_on_movie_replays_twice_in_one_emulator(testcore: Path, rom: Path, buttons) -> None:
     source = ArraySource(buttons(120))
-    system = systems.get("Test")
-    with Emulator(testcore, rom) as emu:
-        from retrotool.replay import load_start
+    with Emulator(testcore, rom, system=systems.get("Test")) as emu:
+        from retrotool.session import load_start
 
         load_start(emu, None)
-        replay(emu, system, source, [])
+        replay(emu, source, [])
         first = emu.ram.copy()
         load_start(emu, None)
-        replay(emu, system, source, [])
+        replay(emu, source, [])
         assert np.array_equal(first, emu.ram)

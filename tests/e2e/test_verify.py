@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from retrotool import jobs, movie as bk2, systems
+from retrotool import movie as bk2, playback, systems
 from retrotool.errors import DesyncError
 from retrotool.movie import Checkpoint
+from retrotool.record import scripted
 
 WRONG = "0" * 64
 
@@ -19,7 +20,7 @@ def recorded(tmp_path: Path, rom: Path, buttons) -> Path:
     local_rom = tmp_path / rom.name
     local_rom.write_bytes(rom.read_bytes())
     out = tmp_path / "m.bk2"
-    jobs.record(system=systems.get("Test"), core=None, rom=local_rom, buttons=buttons(1000, 2), out=out,
+    scripted.record(system=systems.get("Test"), core=None, rom=local_rom, buttons=buttons(1000, 2), out=out,
                 checkpoint_every=100)
     return out
 
@@ -35,7 +36,7 @@ def _edited(path: Path, name: str, **change) -> Path:
 
 
 def test_verify_reports_the_checkpoints_it_matched(recorded: Path, cli) -> None:
-    result = jobs.verify(recorded)
+    result = playback.verify(recorded)
     assert (result.checkpoints, result.stored_checkpoints) == (11, 11)
     proc = cli("verify", recorded.name, cwd=recorded.parent)
     assert proc.returncode == 0 and "m.bk2: 11 of 11 checkpoints matched" in proc.stdout, proc.stdout
@@ -51,7 +52,7 @@ def test_a_checkpoint_wrong_only_in_ram_or_only_on_screen_fails(recorded: Path, 
     what = "RAM" if broken == "ram_sha256" else "screen"
     before = "the start" if frame == 0 else f"frame {max(c.frame for c in stored if c.frame < frame)}"
     with pytest.raises(DesyncError, match=rf"^desync at frame {frame}: {what} differ \(matched up to {before}\)"):
-        jobs.verify(bad)
+        playback.verify(bad)
 
 
 def test_a_movie_cut_before_its_checkpoints_does_not_count_them(recorded: Path, cli) -> None:
@@ -59,9 +60,9 @@ def test_a_movie_cut_before_its_checkpoints_does_not_count_them(recorded: Path, 
     short = _edited(recorded, "short.bk2", buttons=movie.buttons[:550])
     message = "only 6 of 11 checkpoints matched: the replay ended after 550 frames, before the checkpoint at frame 600"
     with pytest.raises(DesyncError, match=message):
-        jobs.verify(short)
+        playback.verify(short)
     proc = cli("verify", str(short))
     assert proc.returncode == 1 and message in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
     one_short = _edited(recorded, "one-short.bk2", buttons=movie.buttons[:999])
     with pytest.raises(DesyncError, match="only 10 of 11 checkpoints matched.*before the checkpoint at frame 999"):
-        jobs.verify(one_short)
+        playback.verify(one_short)

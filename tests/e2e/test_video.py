@@ -23,11 +23,13 @@ import imageio_ffmpeg
 import numpy as np
 import pytest
 
-from retrotool import jobs, movie as bk2, render, systems
+from retrotool import movie as bk2, playback, session, systems
 from retrotool.emulator import Emulator
 from retrotool.errors import RetroToolError
-from retrotool.replay import load_start
-from retrotool.sinks.video import VideoSettings
+from retrotool.record import scripted
+from retrotool.session import load_start
+from retrotool.video import render
+from retrotool.video.sink import VideoSettings
 
 FPS = 59.922743
 FRAMES = 300
@@ -53,7 +55,7 @@ def movie(tmp_path: Path, rom: Path, buttons) -> Path:
     held[QUIET[0] : QUIET[1], 0, start] = 1
     (tmp_path / rom.name).write_bytes(rom.read_bytes())
     out = tmp_path / "m.bk2"
-    jobs.record(system=systems.get("Test"), core=None, rom=tmp_path / rom.name, buttons=held, out=out)
+    scripted.record(system=systems.get("Test"), core=None, rom=tmp_path / rom.name, buttons=held, out=out)
     return out
 
 
@@ -138,9 +140,11 @@ def test_a_core_that_narrows_its_picture_mid_movie(movie: Path, tmp_path: Path, 
     stable-retro's): for a core outside stable-retro's profile, what lies beyond the presented
     picture is black.
     """
-    from retrotool import datasets, dump
-    from retrotool.sinks.verify import screen_hash
-    from retrotool.sinks.video import fit
+    from retrotool import datasets
+    from retrotool.datasets import dump
+    from retrotool.pictures import fit
+    from retrotool.sinks.checkpoints import screen_hash
+    from retrotool.video import render
 
     narrow = tmp_path / "narrow.bk2"
     bk2.write(bk2.read(movie).with_meta(options={"testcore_narrow_from": "120"}), narrow)
@@ -160,7 +164,7 @@ def test_a_core_that_narrows_its_picture_mid_movie(movie: Path, tmp_path: Path, 
     (episode,) = datasets.load(tmp_path / "ds")
     assert np.array_equal(episode.observations, observed)
 
-    jobs.playback(narrow, trace=tmp_path / "t.jsonl")
+    playback.run(narrow, trace=tmp_path / "t.jsonl")
     screens = [json.loads(line)["screen"] for line in (tmp_path / "t.jsonl").read_text().splitlines()]
     assert screens[cut + 5] == screen_hash(observed[cut + 5]) and screens[5] == screen_hash(wide[5])
 
@@ -305,7 +309,7 @@ def test_airstriker_lossless_frames_and_sound(tmp_path: Path) -> None:
     from retrotool.record.sources import random_buttons
 
     held = random_buttons(genesis, 240, 1, seed=5)
-    jobs.record(system=genesis, core=str(core), rom=game / "rom.md", buttons=held, out=tmp_path / "air.bk2", start=start)
+    scripted.record(system=genesis, core=str(core), rom=game / "rom.md", buttons=held, out=tmp_path / "air.bk2", start=start)
     result = render.render(tmp_path / "air.bk2", render.Targets(mp4=tmp_path / "air.mp4"),
                            VideoSettings(lossless=True), rom=game / "rom.md")
     width, height = result.size or (0, 0)
@@ -325,7 +329,7 @@ def test_airstriker_lossless_frames_and_sound(tmp_path: Path) -> None:
 def test_ctrl_c_in_a_terminal_stops_ffmpeg_and_leaves_nothing(tmp_path: Path, rom: Path, buttons, ffmpeg_processes) -> None:
     """SIGINT to the foreground process group (what Ctrl-C does) reaches Python, which kills ffmpeg."""
     (tmp_path / rom.name).write_bytes(rom.read_bytes())
-    jobs.record(system=systems.get("Test"), core=None, rom=tmp_path / rom.name, buttons=buttons(20000),
+    scripted.record(system=systems.get("Test"), core=None, rom=tmp_path / rom.name, buttons=buttons(20000),
                 out=tmp_path / "long.bk2")
     proc = subprocess.Popen([sys.executable, "-m", "retrotool", "playback", "long.bk2", "--mp4", "o.mp4"],
                             cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
@@ -359,7 +363,7 @@ def test_ctrl_c_during_many_renders_ends_every_process(tmp_path: Path, rom: Path
     """Ctrl-C with two movies rendering in their zygotes' children: all of them stop, nothing is left."""
     (tmp_path / rom.name).write_bytes(rom.read_bytes())
     for name in ("a", "b"):
-        jobs.record(system=systems.get("Test"), core=None, rom=tmp_path / rom.name, buttons=buttons(20000),
+        scripted.record(system=systems.get("Test"), core=None, rom=tmp_path / rom.name, buttons=buttons(20000),
                     out=tmp_path / f"{name}.bk2")
     proc = subprocess.Popen([sys.executable, "-m", "retrotool", "playback", "a.bk2", "b.bk2", "--mp4", "videos",
                              "--jobs", "2"], cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
@@ -388,10 +392,10 @@ def _default_sigint() -> None:
 
 def test_info_overlay_draws_the_integrations_variables(tmp_path: Path, buttons) -> None:
     """A movie of the shipped TestGame-Test integration: --overlay info needs no hook from the caller."""
-    what = jobs.content(game="TestGame-Test")
+    what = session.game_content(game="TestGame-Test")
     movie = tmp_path / "g.bk2"
-    jobs.record(system=systems.get("Test"), core=None, rom=what.rom, buttons=buttons(60), out=movie,
-                start=what.start, game=what.game)
+    scripted.record(system=systems.get("Test"), core=None, rom=what.rom, buttons=buttons(60), out=movie,
+                start=what.state, game=what.name)
     plain, info = tmp_path / "plain", tmp_path / "info"
     render.render(movie, render.Targets(png_dir=plain), VideoSettings())
     render.render(movie, render.Targets(png_dir=info), VideoSettings(show_info=True))

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from retrotool.sinks import npzip
+from retrotool.datasets import npzip
 
 
 def _episode(tmp_path: Path, background: bool, rows: np.ndarray) -> Path:

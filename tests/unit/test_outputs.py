@@ -9,9 +9,9 @@ import pytest
 
 from retrotool import outputs
 from retrotool.errors import OutputExistsError, RetroToolError
-from retrotool.frames import FrameBatch
 from retrotool.movie import Movie, write as write_movie
-from retrotool.sinks.verify import TraceSink
+from retrotool.sinks.contract import FrameBatch
+from retrotool.sinks.trace import TraceSink
 
 
 def _listing(folder: Path) -> list[str]:

@@ -207,8 +207,8 @@ def test_builder_goes_on_across_runs_and_cuts_back_on_a_load(rom: Path, testcore
     spec = systems.get("Test")
     rows = np.zeros((25, 1, len(spec.buttons)), np.uint8)
     rows[:, 0, spec.index("RIGHT")] = 1
-    with Emulator(testcore, rom, ports=1) as emu:
-        take = Take(emu, spec, MovieBuilder(None, "g", rom.name, 10))
+    with Emulator(testcore, rom, system=spec, ports=1) as emu:
+        take = Take(emu, MovieBuilder(None, "g", rom.name, 10))
         take.play(ArraySource(rows[:7]))
         slot = take.save()
         take.play(ArraySource(rows[7:]))

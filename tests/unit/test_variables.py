@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from retrotool.actions import DiscreteActions
+from retrotool.datasets.actions import DiscreteActions
 from retrotool.errors import ContentError
 from retrotool.variables import AddressSpace, Block, Evaluator, Variable, load_scenario, load_variables
 

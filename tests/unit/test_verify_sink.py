@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 
 from retrotool.errors import DesyncError
-from retrotool.frames import FrameBatch
 from retrotool.movie import Checkpoint
-from retrotool.sinks.verify import VerifySink, every, pack_rams, ram_diff, ram_hash, screen_hash, unpack_rams
+from retrotool.sinks.checkpoints import every, pack_rams, ram_diff, ram_hash, screen_hash, unpack_rams
+from retrotool.sinks.contract import FrameBatch
+from retrotool.sinks.verify import VerifySink
 
 FRAMES = 10
 

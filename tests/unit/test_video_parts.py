@@ -8,10 +8,11 @@ import numpy as np
 import pytest
 
 from retrotool.errors import RetroToolError
-from retrotool.sinks import font
-from retrotool.sinks.overlay import OFF, ON, ButtonsOverlay, InfoOverlay, short_name
-from retrotool.sinks.video import VideoSettings, fit, rational, wav_rate
+from retrotool.pictures import fit
 from retrotool.variables import Variable
+from retrotool.video import font
+from retrotool.video.overlay import OFF, ON, ButtonsOverlay, InfoOverlay, short_name
+from retrotool.video.sink import VideoSettings, rational, wav_rate
 
 
 def test_rational_keeps_the_cores_exact_rate() -> None:

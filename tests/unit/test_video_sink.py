@@ -18,18 +18,16 @@ import pytest
 
 from retrotool import systems
 from retrotool.errors import EncoderError, OutputExistsError, RetroToolError
-from retrotool.frames import FrameBatch
-from retrotool.native import AvInfo
-from retrotool.replay import ReplayInfo
-from retrotool.sinks.video import VideoSettings, VideoSink
+from retrotool.sinks.contract import AvInfo, FrameBatch, ReplayInfo
 from retrotool.variables import Variable
+from retrotool.video.sink import VideoSettings, VideoSink
 
 SAMPLES = 735  # stereo samples per synthetic frame
 
 
 def _info(players: int = 1) -> ReplayInfo:
     av = AvInfo(160, 144, 160, 144, 160 / 144, 59.922743, 44100.0, 2)
-    return ReplayInfo(systems.get("Test"), 0, players, av, "fake", "1", "0" * 40, 2048)
+    return ReplayInfo("Test", systems.get("Test").buttons, 0, players, av, "fake", "1", "0" * 40, 2048)
 
 
 def _video(n: int, h: int = 144, w: int = 160, seed: int = 0) -> np.ndarray:

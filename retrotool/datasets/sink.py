@@ -45,12 +45,11 @@ from typing import Any
 import numpy as np
 
 from retrotool import outputs
-from retrotool.actions import DiscreteActions
+from retrotool.datasets.actions import DiscreteActions
+from retrotool.datasets.npzip import Column, Part, assemble
 from retrotool.errors import RetroToolError
-from retrotool.frames import FrameBatch
-from retrotool.replay import Needs, ReplayInfo
-from retrotool.sinks.npzip import Column, Part, assemble
-from retrotool.sinks.video import fit
+from retrotool.pictures import fit, grayscale
+from retrotool.sinks.contract import FrameBatch, Needs, ReplayInfo
 from retrotool.variables import Evaluator
 
 FLUSH_ROWS = 4096  # small per-step values are written about this many (of all columns) at a time
@@ -126,12 +125,6 @@ def check_choice(kind: type[StrEnum], value: object, option: str) -> None:
         raise RetroToolError(f"{option} {value!r} is not one of: {valid}")
 
 
-def grayscale(frames: np.ndarray) -> np.ndarray:
-    """uint8 [n, h, w, 3] → uint8 [n, h, w, 1], integer luma (ITU-R 601 weights / 256)."""
-    luma = frames @ np.array([77, 150, 29], np.uint16) + np.uint16(128)
-    return (luma >> 8).astype(np.uint8)[..., None]
-
-
 class Pictures:
     """The picture pipeline: fit to the native size, crop, resize, grayscale."""
 
@@ -187,12 +180,12 @@ class DatasetSink:
     def open(self, info: ReplayInfo) -> None:
         self._work = outputs.temp_name(self.target)
         n = int(self.obs_rows.size)
-        width = info.players * len(info.system.buttons)
+        width = info.players * len(info.buttons)
         self._held = (np.empty((0, width), np.uint8), np.empty(0), np.empty(0, np.bool_))
-        self.summary = {"steps": n - 1, "buttons": list(info.system.buttons), "players": info.players}
+        self.summary = {"steps": n - 1, "buttons": list(info.buttons), "players": info.players}
         scenario = self.evaluator.scenario if self.evaluator is not None else None
         if scenario is not None and scenario.actions is not None:
-            self._discrete = DiscreteActions(scenario.actions, info.system.buttons, info.players, scenario.source)
+            self._discrete = DiscreteActions(scenario.actions, info.buttons, info.players, scenario.source)
             self.summary["discrete_actions"] = self._discrete.n
         try:
             self._work.mkdir()
@@ -214,8 +207,8 @@ class DatasetSink:
         except OSError as e:
             raise self._disk_error(e) from None
 
-    def close(self, error: BaseException | None) -> None:
-        """Assemble and move the episode into place, or remove every trace of it."""
+    def close(self, error: BaseException | None) -> dict[str, Any]:
+        """Assemble and move the episode into place (returning its summary), or remove every trace of it."""
         try:
             if error is None:
                 self._finish()
@@ -232,6 +225,7 @@ class DatasetSink:
             if self._work is not None:
                 shutil.rmtree(self._work, ignore_errors=True)
                 self._work = None
+        return self.summary
 
     # -- per batch -------------------------------------------------------------
     def _consume(self, batch: FrameBatch) -> None:

@@ -13,8 +13,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from retrotool.sinks.font import label
-from retrotool.variables import Values, Variable
+from retrotool.sinks.contract import Values
+from retrotool.variables import Variable
+from retrotool.video.font import label
 
 ON = ((0, 0, 0), (255, 255, 255))  # held: black text on white
 OFF = ((136, 136, 136), (40, 40, 40))  # released: grey text on dark grey

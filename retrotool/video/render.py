@@ -16,12 +16,12 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from retrotool import isolation, jobs, movie as bk2, outputs
+from retrotool import isolation, movie as bk2, outputs, playback, session
 from retrotool.errors import RetroToolError
-from retrotool.replay import Sink
-from retrotool.sinks.verify import TraceSink
-from retrotool.sinks.video import Kind, VideoSettings, VideoSink
+from retrotool.sinks.contract import Sink
+from retrotool.sinks.trace import TraceSink
 from retrotool.variables import Variable
+from retrotool.video.sink import Kind, VideoSettings, VideoSink, Written
 
 Progress = Callable[[int, int], None]
 
@@ -51,19 +51,10 @@ class Targets:
 
 
 @dataclass(frozen=True, slots=True)
-class Written:
-    """One output of a render and what is in it."""
-
-    path: Path
-    frames: int  # pictures in it: the rows of the range, or every second one in a GIF
-    size: tuple[int, int] | None  # width x height, after scaling (and padding)
-
-
-@dataclass(frozen=True, slots=True)
 class RenderResult:
     """What a render wrote: the replay's result plus the outputs."""
 
-    run: jobs.RunResult
+    run: playback.RunResult
     outputs: tuple[Written, ...]
     frames: int  # rows rendered (the --start/--end range)
     size: tuple[int, int] | None  # the first output's width x height, after scaling
@@ -95,32 +86,29 @@ def render(
     targets = _into_folders(movie_path, targets)
     movie = bk2.read(movie_path)
     settings.check(movie.frames)
+    content = session.movie_content(movie, movie_path, rom)
+    evaluator = content.evaluator() if settings.show_info or trace is not None else None
     if settings.show_info and info is None:
-        game = jobs.integration(movie)
-        evaluator = game.evaluator() if game is not None else None
         info = evaluator.variables if evaluator is not None else None
     if settings.show_info and info is None:
         raise RetroToolError(
             f"--overlay info needs the RAM variables of {movie.header_value('GameName') or movie_path.name}, "
             "but no integration with RAM variables (data.json) was found for it; drop --overlay info"
         )
-    videos = [VideoSink(path, kind, settings, info=info, force=force) for kind, path in targets.files()]
-    sinks: list[Sink] = list(videos)
+    sinks: list[Sink] = [VideoSink(path, kind, settings, info=info, force=force) for kind, path in targets.files()]
+    videos = len(sinks)
     if trace is not None:
-        game = jobs.integration(movie)
-        evaluator = game.evaluator() if game is not None else None
         sinks.append(TraceSink(trace, every_n=trace_every, force=force, evaluator=evaluator))
     if targets.view:
-        from retrotool.sinks.window import WindowSink
+        from retrotool.view.window import WindowSink
 
         title = f"retrotool - {movie_path.name}"
         sinks.append(WindowSink(max(settings.scale, 2), title, settings.start, settings.end))
-    run = jobs._run(movie, movie_path, core, rom, sinks, progress)
-    first = videos[0] if videos else None
-    return RenderResult(
-        run, tuple(Written(v.target, v.frames_written, v.size) for v in videos), first.rows_rendered if first else 0,
-        first.size if first else None, first.samples_written if first else 0,
-    )
+    run, done = playback.replay_movie(movie_path, sinks, movie=movie, content=content, core=core, progress=progress)
+    written = tuple(w for w in done.results[:videos] if isinstance(w, Written))
+    first = written[0] if written else None
+    return RenderResult(run, written, first.rows if first else 0, first.size if first else None,
+                        first.samples if first else 0)
 
 
 def per_movie(movie: Path, targets: Targets) -> Targets:

@@ -27,9 +27,9 @@ from typing import Any
 import numpy as np
 
 from retrotool import outputs
-from retrotool.datasets import DISCRETE, DISCRETE_INFO, MINARI_DIR, _import_minari
+from retrotool.datasets import npzip
+from retrotool.datasets.folder import DISCRETE, DISCRETE_INFO, MINARI_DIR, import_minari
 from retrotool.errors import RetroToolError
-from retrotool.sinks import npzip
 
 CHUNK = 256  # steps per append; ~55 MB of Genesis frames
 
@@ -62,7 +62,7 @@ def spaces(manifest: dict[str, Any]) -> tuple[Any, Any]:
 
 def build(folder: Path, manifest: dict[str, Any]) -> Path:
     """Write `folder/data` from the manifest's episodes; returns its path."""
-    minari = _import_minari()
+    minari = import_minari()
     from minari.data_collector import EpisodeBuffer
     from minari.dataset.minari_storage import MinariStorage
 

@@ -11,7 +11,7 @@ Each `.npz` holds `observations` (or `observations.rgb` and
 `terminations`, `truncations`, `infos.<variable>` and, when the game's
 scenario restricts actions, `discrete_actions` (in a Minari dataset: the
 info `discrete_action`, one per observation, -1 after the last); the
-alignment is described in `retrotool.sinks.dataset`. The `.npz` episodes are what a
+alignment is described in `retrotool.datasets.sink`. The `.npz` episodes are what a
 re-run resumes from, so a Minari dataset keeps them too (they are small).
 
 `load(path)` yields the same `Episode` values from either format.
@@ -121,7 +121,7 @@ def read_npz(path: Path, movie: str = "") -> Episode:
 
 
 def _minari_episodes(data_path: Path, manifest: dict[str, Any] | None) -> Iterator[Episode]:
-    minari = _import_minari()
+    minari = import_minari()
     dataset = minari.MinariDataset(str(data_path))
     movies = [r["movie"] for r in manifest["episodes"]] if manifest else []
     for i, ep in enumerate(dataset.iterate_episodes()):
@@ -134,7 +134,7 @@ def _minari_episodes(data_path: Path, manifest: dict[str, Any] | None) -> Iterat
                       discrete)
 
 
-def _import_minari() -> Any:
+def import_minari() -> Any:
     try:
         import minari
     except ImportError:

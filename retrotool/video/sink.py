@@ -31,11 +31,11 @@ import numpy as np
 
 from retrotool import outputs
 from retrotool.errors import OutputExistsError, RetroToolError
-from retrotool.frames import FrameBatch
-from retrotool.replay import Needs, ReplayInfo
-from retrotool.sinks import ffmpeg
-from retrotool.sinks.overlay import ButtonsOverlay, InfoOverlay
-from retrotool.variables import Values, Variable
+from retrotool.pictures import fit
+from retrotool.sinks.contract import FrameBatch, Needs, ReplayInfo, Values
+from retrotool.variables import Variable
+from retrotool.video import ffmpeg
+from retrotool.video.overlay import ButtonsOverlay, InfoOverlay
 
 Kind = Literal["mp4", "gif", "png"]
 AAC_RATES = (96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000)
@@ -136,11 +136,15 @@ def wav_rate(rate: float) -> tuple[int, int, float | None]:
     return round(rate), 1, rate / round(rate)
 
 
-def fit(frames: np.ndarray, height: int, width: int) -> np.ndarray:
-    """Nearest-neighbour resize to (height, width): for cores that change resolution mid-movie."""
-    rows = np.arange(height) * frames.shape[1] // height
-    cols = np.arange(width) * frames.shape[2] // width
-    return frames[:, rows][:, :, cols]
+@dataclass(frozen=True, slots=True)
+class Written:
+    """One output of a render and what is in it."""
+
+    path: Path
+    frames: int  # pictures in it: the rows of the range, or every second one in a GIF
+    size: tuple[int, int] | None  # width x height, after scaling (and padding)
+    rows: int  # rows of the range rendered
+    samples: int  # stereo sample frames written (at the core's rate)
 
 
 class VideoSink:
@@ -219,11 +223,13 @@ class VideoSink:
         if self._wav is not None and batch.audio is not None and inside:
             self._write_audio(batch.audio)
 
-    def close(self, error: BaseException | None) -> None:
-        """Finish and move the output into place, or (after an error) discard everything."""
+    def close(self, error: BaseException | None) -> Written | None:
+        """Finish and move the output into place (returning what it holds), or (after an error) discard everything."""
         try:
             if error is None:
                 self._finish()
+                return Written(self.target, self.frames_written, self.size, self.rows_rendered, self.samples_written)
+            return None
         except BaseException:
             if self._encoder is not None:
                 self._encoder.kill()
@@ -267,8 +273,8 @@ class VideoSink:
     def _buttons_overlay(self, frames: np.ndarray) -> ButtonsOverlay:
         if self._buttons is None:
             assert self._replay is not None, "open() comes before consume()"
-            system, players = self._replay.system, self._replay.players
-            self._buttons = ButtonsOverlay(system.buttons, players, int(frames.shape[2]), int(frames.shape[1]))
+            buttons, players = self._replay.buttons, self._replay.players
+            self._buttons = ButtonsOverlay(buttons, players, int(frames.shape[2]), int(frames.shape[1]))
         return self._buttons
 
     def _encoder_for(self, frames: np.ndarray) -> ffmpeg.Ffmpeg:

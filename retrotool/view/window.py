@@ -13,10 +13,9 @@ from typing import Any
 
 import numpy as np
 
-from retrotool.frames import FrameBatch
-from retrotool.replay import Needs, ReplayInfo
-from retrotool.sinks.display import Clock, Display, load_pygame
-from retrotool.sinks.speaker import open_mixer
+from retrotool.sinks.contract import FrameBatch, Needs, ReplayInfo
+from retrotool.view.display import Clock, Display, load_pygame
+from retrotool.view.speaker import open_mixer
 
 
 class WindowSink:

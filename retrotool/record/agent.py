@@ -35,14 +35,13 @@ from types import TracebackType
 
 import numpy as np
 
-from retrotool import cores, games, jobs, movie as bk2, outputs, systems
-from retrotool.emulator import Emulator
+from retrotool import movie as bk2, outputs, playback, session, systems
 from retrotool.errors import CoreError, RetroToolError
-from retrotool.frames import FrameBatch
 from retrotool.record import journal as journals
 from retrotool.record.builder import DEFAULT_CHECKPOINT_EVERY, MovieBuilder
 from retrotool.record.take import Slot, Take
-from retrotool.replay import ArraySource, Needs, ReplayInfo, Run, load_start
+from retrotool.replay import ArraySource, Run
+from retrotool.sinks.contract import FrameBatch, Needs, ReplayInfo
 from retrotool.variables import Evaluator
 
 Buttons = Iterable[str] | Sequence[int] | np.ndarray
@@ -91,7 +90,7 @@ class Recorder:
         checkpoint_every: int = DEFAULT_CHECKPOINT_EVERY, options: dict[str, str] | None = None,
         force: bool = False, verify: bool = True, journal: bool = True,
     ) -> None:
-        what = jobs.content(
+        what = session.game_content(
             game=game, rom=Path(rom) if rom is not None else None, system=systems.get(system) if system else None,
             state=state, power_on=power_on,
         )
@@ -100,26 +99,22 @@ class Recorder:
         self.out = outputs.check_target(out, force)
         self.movie: Path | None = None  # set by close()
         self._closed = False
-        self._rom, self._force, self._verify, self._options = what.rom, force, verify, options or {}
-        self._core = cores.resolve(core, what.system)
-        self.emulator = Emulator(self._core.path, what.rom, ports=players, options=options,
-                                 system=what.system)
+        self._rom, self._force, self._verify, self._options = what.rom.path, force, verify, options or {}
+        self.emulator = session.open_session(what, core, players=players, options=options)
         self._journal: journals.Journal | None = None
         try:
-            load_start(self.emulator, what.start)
             if journal:
-                header = journals.header(
-                    self.emulator, system=what.system.name, core=self._core.name, rom=what.rom, game=what.game,
-                    options=self._options, players=players, checkpoint_every=checkpoint_every, rerecords=0,
-                )
-                self._journal = journals.Journal(journals.journal_path(self.out), header, what.start, force=force)
+                header = journals.header(self.emulator, game=what.name, options=self._options, players=players,
+                                         checkpoint_every=checkpoint_every, rerecords=0)
+                self._journal = journals.Journal(journals.journal_path(self.out), header, what.state, force=force)
         except BaseException:
             self.emulator.close()
             raise
-        builder = MovieBuilder(what.start, what.game, what.rom.name, checkpoint_every, journal=self._journal)
-        self._take = Take(self.emulator, what.system, builder)
+        rom_name = what.rom.path.name if what.rom.path is not None else what.name
+        builder = MovieBuilder(what.state, what.name, rom_name, checkpoint_every, journal=self._journal)
+        self._take = Take(self.emulator, builder)
         self._run: Run | None = None  # the loop being fed, one row per step
-        self._observer = _Observer(games.find(game).evaluator() if game is not None else None)
+        self._observer = _Observer(what.evaluator())
         # row 0: the frame stable-retro's reset() runs, with no button held (env.reset())
         self._take.play(ArraySource(np.zeros((1, players, len(self.system.buttons)), np.uint8)), [self._observer])
 
@@ -222,7 +217,7 @@ class Recorder:
         try:
             self._end_run()
             if self._take.frames:
-                movie = self._take.finish(self._options).with_meta(core=self._core.name)
+                movie = self._take.finish(self._options).with_meta(core=self.emulator.core.name)
                 bk2.write(movie, self.out, force=self._force)
                 self.movie = self.out
         finally:
@@ -230,7 +225,7 @@ class Recorder:
             if self._journal is not None:
                 self._journal.close()
         if self.movie is not None and self._verify:
-            jobs.verify(self.movie, rom=self._rom)
+            playback.verify(self.movie, rom=self._rom)
         if self._journal is not None and (self.movie is not None or not self._take.frames):
             self._journal.path.unlink(missing_ok=True)  # the movie is safe (or there was nothing to keep)
         return self.movie

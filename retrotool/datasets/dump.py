@@ -26,11 +26,10 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from retrotool import datasets, isolation, jobs, movie as bk2, outputs, to_minari
-from retrotool.errors import ContentError, DatasetExistsError, RetroToolError
-from retrotool.replay import ArraySource, replay
-from retrotool.sinks.dataset import DatasetOptions, DatasetSink, check_choice
-from retrotool.variables import Evaluator, load_scenario, load_variables
+from retrotool import isolation, movie as bk2, outputs, playback, session
+from retrotool.datasets import folder as datasets, minari as to_minari
+from retrotool.datasets.sink import DatasetOptions, DatasetSink, check_choice
+from retrotool.errors import DatasetExistsError, RetroToolError
 
 log = logging.getLogger(__name__)
 
@@ -95,32 +94,21 @@ def movie_sha1(path: Path) -> str:
     return h.hexdigest()
 
 
-def evaluator_for(movie: bk2.Movie, scenario: Path | None) -> Evaluator | None:
-    """The game's RAM variables and rules; `scenario` replaces its scenario.json."""
-    game = jobs.integration(movie)
-    if scenario is None:
-        return game.evaluator() if game is not None else None
-    data = game.folder / "data.json" if game is not None else None
-    if data is None or not data.is_file():
-        name = movie.header_value("GameName") or "?"
-        raise ContentError(f"--scenario needs the game's RAM variables, but {name!r} has no integration with a data.json")
-    return Evaluator(load_variables(data), load_scenario(scenario))
-
-
 def dump_episode(job: Job, progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
     """Replay one movie into its episode file; returns its manifest entry."""
     movie = bk2.read(job.movie)
-    sink = DatasetSink(job.target, job.options, evaluator_for(movie, job.scenario))
+    content = session.movie_content(movie, job.movie, job.rom)
+    sink = DatasetSink(job.target, job.options, content.evaluator(job.scenario))
     last = int(job.options.check(movie.frames)[-1])
-    emulator, system, found = jobs.open_emulator(movie, job.movie, job.core, job.rom)
-    with emulator:
-        replay(emulator, system, ArraySource(movie.buttons[: last + 1]), [sink], progress=progress,
-               reset_row=movie.convention == "stable-retro")
+    run, done = playback.replay_movie(job.movie, [sink], movie=movie, content=content, core=job.core, rows=last + 1,
+                                      progress=progress)
+    summary = done.results[0]
+    assert isinstance(summary, dict), "DatasetSink returns its episode's summary"
     return {
-        "movie": str(job.movie), "movie_sha1": job.sha1, "file": job.target.name,
-        "game": movie.header_value("GameName") or "?", "system": system.name, "core": emulator.core_name,
-        "core_version": emulator.core_version, "content_sha1": emulator.content_sha1,
-        "infos": sorted(sink.evaluator.variables) if sink.evaluator else [], **sink.summary,
+        "movie": str(job.movie), "movie_sha1": job.sha1, "file": job.target.name, "game": content.name,
+        "system": run.system, "core": done.info.core_name, "core_version": done.info.core_version,
+        "content_sha1": done.info.content_sha1, "infos": sorted(sink.evaluator.variables) if sink.evaluator else [],
+        **summary,
     }
 
 
