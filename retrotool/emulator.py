@@ -29,9 +29,9 @@ import numpy as np
 
 from retrotool import cores, native
 from retrotool.errors import ContentError, CoreError, RetroToolError
+from retrotool.memory import AddressSpace, Block, Watch, map_blocks
 from retrotool.sinks.contract import AvInfo, Picture, VariableLike
 from retrotool.systems import System
-from retrotool.variables import AddressSpace, Block
 
 log = logging.getLogger(__name__)
 
@@ -251,9 +251,6 @@ class Emulator:
         masks[0, :] = mask
         self.run(masks)
 
-    def reset(self) -> None:
-        self.host.reset()
-
     # -- observation -----------------------------------------------------
     @property
     def ram(self) -> np.ndarray:
@@ -261,30 +258,10 @@ class Emulator:
         view = self.host.memory(native.MEMORY_SYSTEM_RAM)
         block = self.system.ram.map_block if self.system is not None else None
         if view is None and block is not None:
-            view = next((b.data for b in self._map_blocks() if b.start == block), None)
+            view = next((b.data for b in map_blocks(self.host.memory_map()) if b.start == block), None)
         if view is None:
             raise CoreError(f"core {self.core_name} exposes no system RAM")
         return view
-
-    def _map_blocks(self) -> list[Block]:
-        """The core's memory map as stable-retro reads it: every region that is not constant, sized by its rule.
-
-        Like its Emulator::reconfigureAddressSpace: the region's pointer
-        (its offset unused), a length from `select` when there is one (capped
-        by `len`), a private zero block when the core gave no pointer, and
-        the last region of a start address winning.
-        """
-        blocks: dict[int, np.ndarray] = {}
-        for d in self.host.memory_map():
-            if d.flags & native.MEMDESC_CONST:
-                continue
-            length = d.length
-            if d.select:
-                length = ((~d.select & ~d.start) + 1) & d.select & _SIZE_MASK
-            if d.length and d.length < length:
-                length = d.length
-            blocks[d.start] = native.memory_view(d.ptr, length) if d.ptr else np.zeros(length, np.uint8)
-        return [Block(start, data) for start, data in blocks.items()]
 
     def address_space(self) -> AddressSpace:
         """The address space data.json addresses and stable-retro's get_ram() see (zero-copy views).
@@ -294,7 +271,7 @@ class Emulator:
         stored in native 16-bit words (Genesis), every block is read through
         that overlay.
         """
-        blocks = self._map_blocks()
+        blocks = map_blocks(self.host.memory_map())
         if not blocks:
             rambase = self.system.ram.rambase if self.system is not None else None
             blocks = [Block(rambase or 0, self.ram)]
@@ -359,43 +336,3 @@ class Emulator:
 
 
 _SIZE_MASK = (1 << 64) - 1  # stable-retro computes region sizes in size_t
-
-
-class Watch:
-    """RAM after every frame, copied by the host (rh_watch_memory) instead of a C call per frame.
-
-    A row of the buffer is the RAM observation (every block of the address
-    space in address order, when asked for), then the bytes of each readable
-    variable.
-    """
-
-    def __init__(
-        self, space: AddressSpace, variables: Mapping[str, VariableLike], rows: int, ram: bool, key: object,
-    ) -> None:
-        self.key = key  # what it was made for
-        spans: list[np.ndarray] = [b.data for b in space.blocks if b.data.size] if ram else []
-        self.has_ram = ram
-        self._ram_size = sum(s.size for s in spans)
-        self._fields: list[tuple[str, VariableLike, np.ndarray]] = []  # name, variable, its columns in a row
-        stride = self._ram_size
-        for name, var in variables.items():
-            found = space.locate(var.address, var.size)
-            if found is None:
-                continue
-            block, offsets = found
-            lo, hi = int(offsets.min()), int(offsets.max()) + 1
-            spans.append(block.data[lo:hi])
-            self._fields.append((name, var, stride + offsets - lo))
-            stride += hi - lo
-        self._rows = np.empty((rows, max(stride, 1)), np.uint8)
-        self.spans = spans
-        self.buffer = self._rows if spans else None  # what the host fills
-
-    def rams(self, n: int) -> np.ndarray:
-        """uint8 [n, ram size]: the RAM observation after each frame of the last run (a view, valid until the next)."""
-        return self._rows[:n, : self._ram_size]
-
-    def values(self, n: int) -> dict[str, np.ndarray]:
-        """int64 [n] per readable variable, for the n frames of the last run."""
-        rows = self._rows[:n]
-        return {name: var.decode(rows[:, columns]) for name, var, columns in self._fields}

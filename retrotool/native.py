@@ -42,26 +42,16 @@ PICTURE_NATIVE, PICTURE_OBS = 0, 1  # what rh_run / rh_screen produce (rhost.h)
 
 class _RhAv(ctypes.Structure):
     _fields_ = [
-        ("base_width", ctypes.c_uint),
-        ("base_height", ctypes.c_uint),
-        ("max_width", ctypes.c_uint),
-        ("max_height", ctypes.c_uint),
-        ("aspect_ratio", ctypes.c_float),
-        ("fps", ctypes.c_double),
-        ("sample_rate", ctypes.c_double),
-        ("pixel_format", ctypes.c_int),
+        ("base_width", ctypes.c_uint), ("base_height", ctypes.c_uint), ("max_width", ctypes.c_uint),
+        ("max_height", ctypes.c_uint), ("aspect_ratio", ctypes.c_float), ("fps", ctypes.c_double),
+        ("sample_rate", ctypes.c_double), ("pixel_format", ctypes.c_int),
     ]
 
 
 class _RhMemdesc(ctypes.Structure):
     _fields_ = [
-        ("flags", ctypes.c_uint64),
-        ("ptr", ctypes.c_void_p),
-        ("offset", ctypes.c_size_t),
-        ("start", ctypes.c_size_t),
-        ("select", ctypes.c_size_t),
-        ("disconnect", ctypes.c_size_t),
-        ("len", ctypes.c_size_t),
+        ("flags", ctypes.c_uint64), ("ptr", ctypes.c_void_p), ("offset", ctypes.c_size_t), ("start", ctypes.c_size_t),
+        ("select", ctypes.c_size_t), ("disconnect", ctypes.c_size_t), ("len", ctypes.c_size_t),
     ]
 
 
@@ -144,22 +134,19 @@ MEMDESC_CONST = 1 << 0
 
 @dataclass(frozen=True, slots=True, eq=False)
 class MemoryDescriptor:
-    """One region of the core's memory map (SET_MEMORY_MAPS).
+    """One region of the core's memory map (SET_MEMORY_MAPS), as the core declared it.
 
-    `view` is a zero-copy uint8 view of the region's `length` bytes at
-    `ptr + offset` (None when the core gave no pointer), valid while the game
-    is loaded; `ptr` is the core's pointer (0: none), for readers that place
-    regions by other rules (see `memory_view`).
+    `ptr` is the core's pointer (0: none); readers place and size regions by
+    their own rules and view them with `memory_view`.
     """
 
     flags: int
+    ptr: int
+    offset: int
     start: int
     select: int
     disconnect: int
     length: int
-    view: np.ndarray | None
-    ptr: int = 0
-    offset: int = 0
 
 
 def memory_view(address: int, length: int) -> np.ndarray:
@@ -167,15 +154,6 @@ def memory_view(address: int, length: int) -> np.ndarray:
     if not address or length <= 0:
         return np.zeros(0, np.uint8)
     return np.ctypeslib.as_array(ctypes.cast(address, _c_uint8_p), shape=(length,))
-
-
-@dataclass(frozen=True, slots=True)
-class CoreOption:
-    """A core option as declared by the core, with its value now."""
-
-    key: str
-    default: str
-    value: str
 
 
 def _text(raw: bytes | None) -> str:
@@ -229,26 +207,14 @@ class Host:
     def set_option(self, key: str, value: str) -> None:
         self._check(self._lib.rh_set_option(self.handle, key.encode(), value.encode()), CoreError, "set option")
 
-    def options(self) -> list[CoreOption]:
-        out = []
-        key, default, value = ctypes.c_char_p(), ctypes.c_char_p(), ctypes.c_char_p()
-        for i in range(self._lib.rh_option_count(self.handle)):
-            if self._lib.rh_option_get(self.handle, i, key, default, value) == RH_OK:
-                out.append(CoreOption(_text(key.value), _text(default.value), _text(value.value)))
-        return out
-
     def capture_stdout(self, on: bool) -> None:
         self._lib.rh_capture_stdout(self.handle, int(on))
 
     # -- game ------------------------------------------------------------
     def load_game(self, path: Path | None, data: bytes | None) -> None:
         buf = ctypes.create_string_buffer(data, len(data)) if data is not None else None
-        status = self._lib.rh_load_game(
-            self.handle,
-            str(path).encode() if path is not None else None,
-            buf,
-            len(data) if data is not None else 0,
-        )
+        name = str(path).encode() if path is not None else None
+        status = self._lib.rh_load_game(self.handle, name, buf, len(data) if data is not None else 0)
         self._check(status, ContentError, "load game")
 
     def av_info(self) -> AvInfo:
@@ -266,9 +232,6 @@ class Host:
     def set_port_device(self, port: int, device: int) -> None:
         self._check(self._lib.rh_set_port_device(self.handle, port, device), CoreError, "set port device")
 
-    def reset(self) -> None:
-        self._check(self._lib.rh_reset(self.handle), CoreError, "reset")
-
     # -- running ---------------------------------------------------------
     def run(
         self,
@@ -285,18 +248,11 @@ class Host:
         array of (w, h).
         """
         n, ports = masks.shape
+        out = video.ctypes.data_as(_c_uint8_p) if video is not None else None
+        sizes = dims.ctypes.data_as(_c_uint16_p) if dims is not None else None
         frame_bytes = video.shape[1] if video is not None else 0
-        status = self._lib.rh_run(
-            self.handle,
-            n,
-            masks.ctypes.data_as(_c_uint16_p),
-            ports,
-            video.ctypes.data_as(_c_uint8_p) if video is not None else None,
-            frame_bytes,
-            dims.ctypes.data_as(_c_uint16_p) if dims is not None else None,
-            picture,
-            int(audio),
-        )
+        status = self._lib.rh_run(self.handle, n, masks.ctypes.data_as(_c_uint16_p), ports, out, frame_bytes, sizes,
+                                  picture, int(audio))
         self._check(status, CoreError, "run")
 
     def count_frames_into(self, counter: SharedCounter | None) -> None:
@@ -364,12 +320,7 @@ class Host:
         d = _RhMemdesc()
         for i in range(self._lib.rh_memory_map_count(self.handle)):
             if self._lib.rh_memory_map_get(self.handle, i, ctypes.byref(d)) == RH_OK:
-                view = None
-                if d.ptr and d.len:
-                    base = ctypes.cast(d.ptr + d.offset, _c_uint8_p)
-                    view = np.ctypeslib.as_array(base, shape=(d.len,))
-                out.append(MemoryDescriptor(d.flags, d.start, d.select, d.disconnect, d.len, view,
-                                            d.ptr or 0, d.offset))
+                out.append(MemoryDescriptor(d.flags, d.ptr or 0, d.offset, d.start, d.select, d.disconnect, d.len))
         return out
 
     def read_log(self) -> str:

@@ -87,12 +87,11 @@ def run(
     process can tell where a crashing core stopped.
     """
     movie = bk2.read(path)
+    content = session.movie_content(movie, path, rom)
     sinks: list[Sink] = []
     if trace is not None:
-        game = session.integration(movie)
-        evaluator = game.evaluator() if game is not None else None
-        sinks.append(TraceSink(trace, every_n=trace_every, force=force, evaluator=evaluator))
-    result, _ = replay_movie(path, sinks, movie=movie, core=core, rom=rom, progress=progress, counter=counter)
+        sinks.append(TraceSink(trace, every_n=trace_every, force=force, evaluator=content.evaluator()))
+    result, _ = replay_movie(path, sinks, movie=movie, content=content, core=core, progress=progress, counter=counter)
     return result
 
 

@@ -40,18 +40,15 @@ JSON schema (``"schema": 1``)::
 
 from __future__ import annotations
 
-import contextlib
 import functools
-import importlib.resources
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from importlib.resources.abc import Traversable
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from retrotool import resources
 from retrotool.errors import RetroToolError, UnknownSystemError
 
 __all__ = ["BizHawkLayout", "Button", "RamInfo", "System", "for_extension", "from_platform", "get", "names"]
@@ -142,15 +139,6 @@ class System:
         return ((bits >> ids) & 1).astype(np.uint8)
 
 
-def _data_dirs() -> list[Traversable]:
-    """Where system files may be: the installed package (any install mode), then the source checkout."""
-    dirs: list[Traversable] = []
-    with contextlib.suppress(ModuleNotFoundError, TypeError, ValueError, OSError):  # not importable as a package
-        dirs.append(importlib.resources.files("retrotool") / "_systems")
-    dirs.append(Path(__file__).resolve().parent.parent / "libretro_cores" / "systems")
-    return dirs
-
-
 def _button(raw: Mapping[str, Any]) -> Button:
     recorded = "sr" in raw
     sr_name, sr_char = raw["sr"] if recorded else raw["sr_extra"]
@@ -219,15 +207,10 @@ def _check(system: System) -> None:
 @functools.lru_cache(maxsize=1)
 def _load() -> Mapping[str, System]:
     """Read every system file once; keyed by lower-case name."""
-    for directory in _data_dirs():
-        if not directory.is_dir():
-            continue
-        files = sorted((f for f in directory.iterdir() if f.name.endswith(".json")), key=lambda f: f.name)
-        if files:
-            break
-    else:
-        looked = ", ".join(str(d) for d in _data_dirs())
-        raise RetroToolError(f"no system data found (looked in {looked}); the installation is incomplete")
+    directory = resources.data_dir("_systems", "libretro_cores/systems")
+    files = sorted(directory.glob("*.json")) if directory.is_dir() else []
+    if not files:
+        raise RetroToolError(f"no system data found (looked in {directory}); the installation is incomplete")
     table: dict[str, System] = {}
     for path in files:
         try:

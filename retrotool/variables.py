@@ -14,7 +14,7 @@ import json
 import operator
 import re
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,45 +22,10 @@ from typing import Any
 import numpy as np
 
 from retrotool.errors import ContentError
+from retrotool.memory import AddressSpace
 from retrotool.sinks.contract import Values
 
 _TYPE = re.compile(r"^(><|<>|>=|<=|[<>=|])([uidn])([1-8])$")
-
-
-@dataclass(frozen=True, slots=True)
-class Block:
-    """A run of the address space backed by bytes (a view of core memory, or test data)."""
-
-    start: int
-    data: np.ndarray  # uint8
-    swap16: bool = False  # stored as host-native 16-bit words (Genesis on x86)
-
-    def offsets(self, address: int, size: int) -> np.ndarray | None:
-        """Where in `data` the bytes address .. address + size - 1 are, in address order."""
-        offset = address - self.start
-        if offset < 0 or offset + size > self.data.size:
-            return None
-        idx = np.arange(offset, offset + size)
-        if self.swap16:
-            idx ^= 1
-            if idx.max() >= self.data.size:
-                return None
-        return idx
-
-
-class AddressSpace:
-    """The address space data.json addresses refer to."""
-
-    def __init__(self, blocks: Sequence[Block]) -> None:
-        self.blocks = sorted(blocks, key=lambda b: b.start)
-
-    def locate(self, address: int, size: int) -> tuple[Block, np.ndarray] | None:
-        """The block holding a variable and its bytes' offsets there; None if no block holds all of it."""
-        for block in self.blocks:
-            idx = block.offsets(address, size)
-            if idx is not None:
-                return block, idx
-        return None
 
 
 @functools.cache

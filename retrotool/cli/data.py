@@ -53,6 +53,11 @@ def dump_dataset(
             strict=strict, force=force, core=core, rom=rom, scenario=scenario, progress=overall,
             worker_progress=per_worker,
         )
+    _dumped(result, output)
+
+
+def _dumped(result: dump.DumpResult, output: Path) -> None:
+    """The table of movies and their episodes (or errors), and how to open the dataset."""
     table = Table(title=f"{len(result.outcomes)} movies -> {output}", title_justify="left")
     for name in ("movie", "steps", "return", "episode / error"):
         table.add_column(name, overflow="fold")

@@ -55,21 +55,28 @@ def record(
         return _show_keys(systems.get(keys), keys_file)
     if recover is not None:
         return _recover(recover, output, core, rom, force)
+    if from_movie is not None:
+        start = live.start_from_movie(from_movie, frame, core, rom, players)
+    else:
+        what = _content(game_arg, game, rom, system, state, state_file, power_on)
+        if input is not None or random:
+            return _record_scripted(what, output, input, random, seed, frames, players, core, checkpoint_every, force)
+        start = live.Start(what, core, players)
+    _played(live.record_live(start, out=output, keys_file=keys_file, scale=scale, checkpoint_every=checkpoint_every,
+                             force=force))
+
+
+def _content(
+    game_arg: str | None, game: str | None, rom: Path | None, system: str | None, state: str | None,
+    state_file: Path | None, power_on: bool,
+) -> session.Content:
+    """GAME or --game, --rom, --system, --state or --state-file, --power-on: what to record."""
     if game and game_arg:
         raise RetroToolError(f"give the game once: {game_arg} or --game {game}")
     if state_file is not None and (state is not None or not state_file.is_file()):
         raise RetroToolError("--state-file takes an existing file, without --state" if state else f"state file not found: {state_file}")
-    state = str(state_file) if state_file is not None else state
-    game = game or game_arg
-    if from_movie is not None:
-        start = live.start_from_movie(from_movie, frame, core, rom, players)
-    else:
-        what = session.game_content(game=game, rom=rom, system=systems.get(system) if system else None, state=state, power_on=power_on)
-        if input is not None or random:
-            return _record_scripted(what, output, input, random, seed, frames, players, core, checkpoint_every, force)
-        start = live.Start(what, core, players)
-    _played(live.record_live(start, out=output, keys_file=keys_file, scale=scale,
-                                  checkpoint_every=checkpoint_every, force=force))
+    return session.game_content(game=game or game_arg, rom=rom, system=systems.get(system) if system else None,
+                                state=str(state_file) if state_file is not None else state, power_on=power_on)
 
 
 def _played(result: live.LiveResult) -> None:

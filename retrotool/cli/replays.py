@@ -71,31 +71,48 @@ def playback(
     Example: retrotool playback examples/testgame.bk2 --mp4 testgame.mp4 --scale 3 --overlay buttons
     """
     paths = expand_movies(movies)
+    if trace is not None and len(paths) > 1:
+        raise RetroToolError("--trace takes a single movie")
     targets = render.Targets(mp4=mp4, gif=gif, png_dir=png_dir, view=view)
+    settings = _settings(targets, overlay, scale, crop, start, end, no_audio, crf, lossless)
+    if settings is not None:
+        _render(paths, targets, settings, core=core, rom=rom, trace=trace, trace_every=trace_every, force=force,
+                workers=workers)
+    elif len(paths) > 1:
+        _playback_many(paths, core, rom)
+    else:
+        _playback_one(paths[0], core, rom, trace, trace_every, force, isolate)
+
+
+def _settings(
+    targets: render.Targets, overlay: list[render.Overlay] | None, scale: int, crop: str | None, start: int,
+    end: int | None, no_audio: bool, crf: int, lossless: bool,
+) -> VideoSettings | None:
+    """The video settings when something is rendered; shaping options without an output are an error."""
     shaping = {"--overlay": bool(overlay), "--scale": scale != 1, "--crop": crop is not None, "--start": start != 0,
                "--end": end is not None, "--no-audio": no_audio, "--crf": crf != CRF, "--lossless": lossless}
-    if not targets.any() and any(shaping.values()):
+    if not targets.any():
         given = ", ".join(name for name, on in shaping.items() if on)
-        raise RetroToolError(f"{given}: only for a rendered video; add --mp4 FILE, --gif FILE, --png-dir DIR or --view")
-    if targets.any():
-        overlays = set(overlay or ())
-        settings = VideoSettings(
-            scale=scale, crop=parse_crop(crop), start=start, end=end, audio=not no_audio, crf=crf, lossless=lossless,
-            buttons=render.Overlay.BUTTONS in overlays, show_info=render.Overlay.INFO in overlays,
-        )
-        _render(paths, targets, settings, core=core, rom=rom, trace=trace, trace_every=trace_every, force=force, workers=workers)
-        return
-    if len(paths) > 1:
-        if trace is not None:
-            raise RetroToolError("--trace takes a single movie")
-        _playback_many(paths, core, rom)
-        return
+        if given:
+            raise RetroToolError(f"{given}: only for a rendered video; add --mp4 FILE, --gif FILE, --png-dir DIR or --view")
+        return None
+    overlays = set(overlay or ())
+    return VideoSettings(
+        scale=scale, crop=parse_crop(crop), start=start, end=end, audio=not no_audio, crf=crf, lossless=lossless,
+        buttons=render.Overlay.BUTTONS in overlays, show_info=render.Overlay.INFO in overlays,
+    )
+
+
+def _playback_one(
+    path: Path, core: str | None, rom: Path | None, trace: Path | None, trace_every: int, force: bool, isolate: bool,
+) -> None:
     if isolate:
-        result = playbacks.run_isolated(paths[0], core=core, rom=rom, trace=trace, trace_every=trace_every, force=force)
+        result = playbacks.run_isolated(path, core=core, rom=rom, trace=trace, trace_every=trace_every, force=force)
     else:
         with progress_bar("replay") as progress:
-            result = playbacks.run(paths[0], core=core, rom=rom, trace=trace, trace_every=trace_every, force=force, progress=progress)
-    summary(result, f"replayed {paths[0]}")
+            result = playbacks.run(path, core=core, rom=rom, trace=trace, trace_every=trace_every, force=force,
+                                   progress=progress)
+    summary(result, f"replayed {path}")
     if trace is not None:
         out.print(f"trace written to {escape(str(trace))}")
 
@@ -116,8 +133,6 @@ def _render(
             size = f", {written.size[0]}x{written.size[1]}" if written.size else ""
             out.print(f"wrote {escape(str(written.path))} ({written.frames} frames{size})")
         return
-    if trace is not None:
-        raise RetroToolError("--trace takes a single movie")
     with progress_bar("movies") as progress:
         outcomes = render.render_many(
             paths, targets, settings, workers=workers, core=core, rom=rom, force=force, progress=progress

@@ -11,7 +11,6 @@ table covers every console). Every binding remembers where it came from
 from __future__ import annotations
 
 import functools
-import importlib.resources
 import os
 import re
 import tomllib
@@ -20,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from retrotool import systems
+from retrotool import resources, systems
 from retrotool.errors import RetroToolError, UnknownSystemError
 from retrotool.systems import System
 
@@ -110,7 +109,7 @@ def user_file() -> Path | None:
 
 @functools.cache
 def _defaults() -> tuple[dict[str, Any], str]:
-    text = (importlib.resources.files("retrotool") / "record" / "keys.toml").read_text(encoding="utf-8")
+    text = (resources.data_dir("record", "retrotool/record") / "keys.toml").read_text(encoding="utf-8")
     return tomllib.loads(text), text
 
 

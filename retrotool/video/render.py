@@ -85,7 +85,6 @@ def render(
     settings = settings or VideoSettings()
     targets = _into_folders(movie_path, targets)
     movie = bk2.read(movie_path)
-    settings.check(movie.frames)
     content = session.movie_content(movie, movie_path, rom)
     evaluator = content.evaluator() if settings.show_info or trace is not None else None
     if settings.show_info and info is None:

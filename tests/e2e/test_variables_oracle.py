@@ -15,7 +15,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from retrotool.variables import AddressSpace, Block, Variable, load_variables
+from retrotool.memory import AddressSpace, Block
+from retrotool.variables import Variable, load_variables
 
 BASE = 0xFF0100  # in Airstriker's 64 KiB of 68k RAM at 0xFF0000
 PREFIXES = ("<", ">", "=", "|", "><", "<>", ">=", "<=")

@@ -209,7 +209,7 @@ def test_import_does_no_io() -> None:
 
 
 def test_missing_data_is_reported(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setattr(systems, "_data_dirs", lambda: [tmp_path])
+    monkeypatch.setattr(systems.resources, "data_dir", lambda installed, source: tmp_path)
     systems._load.cache_clear()
     systems._platform_table.cache_clear()
     try:

@@ -10,7 +10,8 @@ import pytest
 
 from retrotool.datasets.actions import DiscreteActions
 from retrotool.errors import ContentError
-from retrotool.variables import AddressSpace, Block, Evaluator, Variable, load_scenario, load_variables
+from retrotool.memory import AddressSpace, Block
+from retrotool.variables import Evaluator, Variable, load_scenario, load_variables
 
 
 def space(data: bytes, start: int = 0x100, swap16: bool = False) -> AddressSpace:
