@@ -1,1 +1,1 @@
-"""Recording: input sources (scripted now, a person later) and the movie builder."""
+"""Recording movies: from a script, by a person at a window, by an agent in Python, and out of a journal."""
