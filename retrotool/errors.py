@@ -13,6 +13,7 @@ Hierarchy::
     ├── ContentError          a ROM or other content is missing or rejected
     ├── StateError            a savestate cannot be made or loaded
     ├── DesyncError           a replay diverged from its recorded checkpoints
+    ├── KeyframeError         a movie's keyframes cannot serve this replay (another core build, damaged)
     ├── OutputExistsError     refusing to overwrite an existing output file
     ├── EncoderError          ffmpeg or another encoder failed
     └── DatasetExistsError    refusing to overwrite an existing dataset
@@ -26,6 +27,7 @@ __all__ = [
     "DatasetExistsError",
     "DesyncError",
     "EncoderError",
+    "KeyframeError",
     "MovieFormatError",
     "OutputExistsError",
     "RetroToolError",
@@ -60,6 +62,10 @@ class StateError(RetroToolError):
 
 class DesyncError(RetroToolError):
     """A replay no longer matches the checkpoints recorded with its movie."""
+
+
+class KeyframeError(RetroToolError):
+    """A movie's keyframes cannot serve this replay: another core or core version made them, or one is damaged."""
 
 
 class OutputExistsError(RetroToolError):

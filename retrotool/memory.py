@@ -109,6 +109,11 @@ class Watch:
         """uint8 [n, ram size]: the RAM observation after each frame of the last run (a view, valid until the next)."""
         return self._rows[:n, : self._ram_size]
 
+    def now(self) -> dict[str, int]:
+        """Every readable variable's value in the core's memory now (before a run, after a state was loaded)."""
+        row = np.concatenate([s for s in self.spans]) if self.spans else np.zeros(0, np.uint8)
+        return {name: int(var.decode(row[None, columns])[0]) for name, var, columns in self._fields}
+
     def values(self, n: int) -> dict[str, np.ndarray]:
         """int64 [n] per readable variable, for the n frames of the last run."""
         rows = self._rows[:n]

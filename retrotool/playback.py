@@ -9,22 +9,28 @@ it died in.
 from __future__ import annotations
 
 import dataclasses
+import functools
+import logging
+import shutil
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 
-from retrotool import isolation, movie as bk2, native, session, systems
+from retrotool import isolation, movie as bk2, native, outputs, segments, session, systems
 from retrotool.emulator import Emulator
 from retrotool.errors import CoreError, MovieFormatError, RetroToolError
+from retrotool.movie import keyframes
 from retrotool.replay import ArraySource, Replayed, replay
 from retrotool.sinks.checkpoints import RAM_ENTRY, ram_hash, screen_hash, unpack_rams
 from retrotool.sinks.contract import Sink
 from retrotool.sinks.trace import TraceSink
 from retrotool.sinks.verify import VerifySink
+
+log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int], None]
 
@@ -79,14 +85,19 @@ def replay_movie(
 def run(
     path: Path, *, core: str | Path | None = None, rom: Path | None = None, trace: Path | None = None,
     trace_every: int = 1, force: bool = False, progress: Progress | None = None,
-    counter: native.SharedCounter | None = None,
+    counter: native.SharedCounter | None = None, jobs: int = 1,
 ) -> RunResult:
     """Replay a movie headless; optionally write a per-row hash trace (with reward, done, info if it has a game).
 
     `counter`, when given, is counted up by C after every frame, so a parent
-    process can tell where a crashing core stopped.
+    process can tell where a crashing core stopped. `jobs` > 1 replays a
+    movie with keyframes in segments on that many processes; the trace is the
+    same, byte for byte, and the checkpoints passed are verified.
     """
     movie = bk2.read(path)
+    if jobs > 1 and parallel_ok(movie, path):
+        return _run_parallel(path, movie, jobs, core=core, rom=rom, trace=trace, trace_every=trace_every, force=force,
+                             progress=progress)
     content = session.movie_content(movie, path, rom)
     sinks: list[Sink] = []
     if trace is not None:
@@ -95,14 +106,71 @@ def run(
     return result
 
 
+def parallel_ok(movie: bk2.Movie, path: Path) -> bool:
+    """Whether a movie can replay in segments: it needs keyframes (else it replays whole, with a note)."""
+    if keyframes.of(movie) is not None:
+        return True
+    log.warning("%s has no keyframes, so it replays on one core; `retrotool index %s` adds them", path, path)
+    return False
+
+
+def _trace_sinks(segment: segments.Segment, content: session.Content, parts: Path, every_n: int) -> list[Sink]:
+    return [TraceSink(parts / f"{segment.first:012d}.jsonl", every_n=every_n, force=True, evaluator=content.evaluator())]
+
+
+def _run_parallel(
+    path: Path, movie: bk2.Movie, jobs: int, *, core: str | Path | None, rom: Path | None, trace: Path | None,
+    trace_every: int, force: bool, progress: Progress | None,
+) -> RunResult:
+    """The movie cut at keyframes, segments replayed `jobs` at once, their trace parts joined in order."""
+    t0 = time.perf_counter()
+    plan = segments.plan(movie, jobs, align=trace_every if trace is not None else 1)
+    target = outputs.check_target(trace, force) if trace is not None else None
+    parts = outputs.temp_name(target) if target is not None else None
+    try:
+        if parts is not None:
+            parts.mkdir()
+        make = _trace_sinks if parts is not None else None
+        core_arg = str(core) if core is not None else None
+        done = segments.run_all([segments.Job(path, seg, make, (parts, trace_every), core_arg, rom) for seg in plan],
+                                jobs, progress)
+        if target is not None and parts is not None:
+            outputs.write_atomic(target, functools.partial(_join, sorted(parts.glob("*.jsonl"))), force=force)
+    finally:
+        if parts is not None:
+            shutil.rmtree(parts, ignore_errors=True)
+    return _joined_result(movie, done, time.perf_counter() - t0)
+
+
+def _join(parts: Sequence[Path], out: BinaryIO) -> None:
+    for part in parts:
+        with open(part, "rb") as f:
+            shutil.copyfileobj(f, out)
+
+
+def _joined_result(movie: bk2.Movie, done: Sequence[segments.Done], seconds: float) -> RunResult:
+    last = done[-1]
+    return RunResult(movie.system, movie.header_value("GameName") or "?", last.core, last.core_path, movie.frames,
+                     movie.frames / last.game_fps, seconds, last.ram_sha256, last.screen_sha256,
+                     sum(d.matched for d in done))
+
+
 def verify(
     path: Path, *, core: str | Path | None = None, rom: Path | None = None, progress: Progress | None = None,
+    jobs: int = 1,
 ) -> RunResult:
-    """Replay a movie and check its checkpoints; DesyncError names the first bad one."""
+    """Replay a movie and check its checkpoints; DesyncError names the first bad one (and, with jobs, its segment)."""
     movie = bk2.read(path)
     checkpoints = movie.checkpoints
     if not checkpoints:
         raise MovieFormatError(f"{path} carries no checkpoints to verify (record it with retrotool)")
+    if jobs > 1 and parallel_ok(movie, path):
+        t0 = time.perf_counter()
+        core_arg = str(core) if core is not None else None
+        parts = segments.run_all([segments.Job(path, seg, None, (), core_arg, rom) for seg in segments.plan(movie, jobs)],
+                                 jobs, progress)
+        result = _joined_result(movie, parts, time.perf_counter() - t0)
+        return dataclasses.replace(result, stored_checkpoints=len(checkpoints))
     rams = unpack_rams(dict(movie.extras).get(RAM_ENTRY, b""), len(checkpoints))
     result, done = replay_movie(path, [VerifySink(checkpoints, rams)], movie=movie, core=core, rom=rom,
                                 progress=progress)

@@ -57,6 +57,8 @@ class Run:
     `frames` bounds the rows: sinks are asked what they need for that many.
     `reset_row`: row 0 is the frame stable-retro's `reset()` runs, which
     applies no buttons; it runs released and every sink sees it released.
+    `first_row`: the emulator stands before that row (a keyframe's state was
+    loaded): the run covers rows first_row .. frames - 1.
     On any error every sink is closed with it (so it can remove partial
     output) and the error propagates; `close()` without one collects each
     sink's result into `results`.
@@ -64,30 +66,37 @@ class Run:
 
     def __init__(
         self, emulator: Emulator, sinks: Sequence[Sink], *, players: int, frames: int, batch: int | None = None,
-        reset_row: bool = False,
+        reset_row: bool = False, first_row: int = 0,
     ) -> None:
         if emulator.system is None:
             raise RetroToolError("the replay loop needs an emulator that knows its system; a retrotool bug")
         if players > emulator.ports:
             raise StateError(f"the input has {players} players but the emulator has {emulator.ports} ports")
+        if not 0 <= first_row < max(frames, 1):
+            raise RetroToolError(f"a run of rows {first_row} .. {frames - 1} is empty; a retrotool bug")
         self.emulator, self.system, self.sinks = emulator, emulator.system, list(sinks)
-        self.info = ReplayInfo(
+        info = ReplayInfo(
             self.system.name, self.system.buttons, frames, players, emulator.av_info, emulator.core_name,
-            emulator.core_version, emulator.content_sha1, int(emulator.obs_ram().size),
+            emulator.core_version, emulator.content_sha1, int(emulator.obs_ram().size), first_row,
         )
         needs = [s.needs(frames) for s in self.sinks]
         self._video = _picture_kind(needs)
         self._audio = any(n.audio for n in needs)
         variables = {name: v for n in needs for name, v in n.variables.items()}
         rams = any(n.rams for n in needs)
-        self._stops = _snapshot_rows(needs)
+        self._stops = _rows(needs, "snapshots", "states")
+        self._snapshots = _rows(needs, "snapshots")
+        self._states = _rows(needs, "states")
+        self.info = info
         self.batch = batch or self._batch_size(rams)
-        self.reset_row = reset_row
-        self.row = 0  # rows run so far
+        self.reset_row = reset_row and first_row == 0
+        self.row = first_row  # the next row to run
         self.results: tuple[object, ...] = ()
         self._opened: list[Sink] = []
         self._closed = False
         self._watch = emulator.watch(variables, self.batch, ram=rams) if variables or rams else None
+        if first_row and self._watch is not None and variables:
+            self.info = dataclasses.replace(info, values_before=self._watch.now())
         try:
             for s in self.sinks:
                 s.open(self.info)
@@ -140,10 +149,10 @@ class Run:
     def _run(self, buttons: np.ndarray) -> None:
         emulator, row = self.emulator, self.row
         end = row + len(buttons)
-        k = int(np.searchsorted(self._stops, row))
-        snap = k < self._stops.size and self._stops[k] == end - 1
+        snap = _holds(self._snapshots, end - 1)
         masks = self.system.masks(buttons)
         segments = emulator.run(masks, video=self._video, audio=self._audio)
+        state = emulator.get_state() if _holds(self._states, end - 1) else None
         sound = emulator.audio() if self._audio else None
         watch = self._watch
         values = watch.values(end - row) if watch is not None else None
@@ -161,6 +170,7 @@ class Run:
                 screen=self._screen(frames) if snap and last_segment else None,
                 values={name: v[first : stop - row] for name, v in values.items()} if values is not None else None,
                 rams=every_ram[first : stop - row] if every_ram is not None else None,
+                state=state if last_segment else None,
             )
             for s in self.sinks:
                 s.consume(batch_value)
@@ -175,14 +185,16 @@ def replay(
     batch: int | None = None,
     progress: Callable[[int, int], None] | None = None,
     reset_row: bool = False,
+    first_row: int = 0,
 ) -> Replayed:
-    """Run every row of `source` from the emulator's current state (`reset_row`: see `Run`).
+    """Run the rows of `source` from `first_row` on, from the emulator's current state (see `Run`).
 
     The result counts the rows actually run (a live source may end early)
     and holds each sink's result. `batch` caps the frames per C call.
     Calls `progress(done, total)` after each batch.
     """
-    run = Run(emulator, sinks, players=source.players, frames=source.frames, batch=batch, reset_row=reset_row)
+    run = Run(emulator, sinks, players=source.players, frames=source.frames, batch=batch, reset_row=reset_row,
+              first_row=first_row)
     try:
         while run.row < source.frames:
             buttons = source.read(run.row, run.next_rows())
@@ -206,7 +218,13 @@ def _picture_kind(needs: list[Needs]) -> Picture | None:
     return kinds.pop() if kinds else None
 
 
-def _snapshot_rows(needs: list[Needs]) -> np.ndarray:
-    rows = [n.snapshots for n in needs if n.snapshots.size]
+def _holds(rows: np.ndarray, row: int) -> bool:
+    k = int(np.searchsorted(rows, row))
+    return k < rows.size and rows[k] == row
+
+
+def _rows(needs: list[Needs], *kinds: str) -> np.ndarray:
+    """The sorted rows sinks asked for under `kinds` (snapshots, states)."""
+    rows = [getattr(n, kind) for n in needs for kind in kinds if getattr(n, kind).size]
     return np.unique(np.concatenate(rows)) if rows else np.empty(0, np.int64)
 

@@ -153,11 +153,14 @@ def game_content(
 
 def open_session(
     content: Content, core: str | os.PathLike[str] | None = None, *, players: int = 1, options: Mapping[str, str] | None = None,
+    at_start: bool = True,
 ) -> Emulator:
     """The content's emulator, loaded and at the start: row 0 of a movie comes next.
 
     `core` (a name or, from the user, a path) overrides the core the content
-    names, which overrides the system's preferred core. The caller closes it.
+    names, which overrides the system's preferred core. Without `at_start`
+    the game is only loaded (a keyframe's state goes in next). The caller
+    closes it.
     """
     found = _core(content, core)
     emulator = Emulator(found, content.rom, system=content.system, ports=max(players, 1),
@@ -165,7 +168,8 @@ def open_session(
     try:
         if content.core and content.core not in (found.name, emulator.core_name):
             log.warning("movie recorded with core %s, replaying with %s: states may not match", content.core, found.name)
-        load_start(emulator, content.state, content.convention)
+        if at_start:
+            load_start(emulator, content.state, content.convention)
     except BaseException:
         emulator.close()
         raise

@@ -290,7 +290,11 @@ class Evaluator:
 
     def start_from(self, space: AddressSpace) -> None:
         """Measure the next frame's deltas from the values in `space` now (after a jump: a loaded state)."""
-        self._last = {name: np.array([v]) for name, v in self.info(space).items() if v is not None}
+        self.seed(self.info(space))
+
+    def seed(self, values: Mapping[str, int | None]) -> None:
+        """Measure the next frame's deltas from `values` (a run from a keyframe: the values before its first row)."""
+        self._last = {name: np.array([v]) for name, v in values.items() if v is not None}
 
     def info(self, space: AddressSpace) -> dict[str, int | None]:
         """Every variable's value now (None where unreadable)."""

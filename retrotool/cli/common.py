@@ -39,6 +39,7 @@ CoreOpt = Annotated[
 ]
 RomOpt = Annotated[Optional[Path], typer.Option("--rom", help="ROM file. Default: the one the movie names, beside it, else the file of the movie's SHA-1 among imported games, in the movie's folder or in $RETROTOOL_DATA_PATH.")]
 ForceOpt = Annotated[bool, typer.Option("--force", help="Overwrite existing output files.")]
+JobsOpt = Annotated[int, typer.Option("--jobs", "-j", min=1, help="Processes: a movie with keyframes replays in segments on that many.")]
 CRF = 18  # --crf's default
 
 

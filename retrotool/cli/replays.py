@@ -9,11 +9,12 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from retrotool import playback as playbacks
+from retrotool import indexing, playback as playbacks
 from retrotool.cli.common import (
     CRF,
     CoreOpt,
     ForceOpt,
+    JobsOpt,
     MovieArg,
     RomOpt,
     app,
@@ -62,7 +63,7 @@ def playback(
     crf: Annotated[int, typer.Option(min=0, max=51, help="H.264 quality (lower is better and larger).", rich_help_panel="Rendering")] = CRF,
     lossless: Annotated[bool, typer.Option("--lossless", help="Lossless RGB H.264 in the MP4 (decodes to the exact frames).", rich_help_panel="Rendering")] = False,
     overlay: Annotated[Optional[list[render.Overlay]], typer.Option(help="Draw on the video: held buttons, or the game's RAM variables (repeatable).", rich_help_panel="Rendering")] = None,
-    workers: Annotated[int, typer.Option("--jobs", "-j", min=1, help="Movies rendered at once, each in its own process.", rich_help_panel="Rendering")] = 1,
+    workers: Annotated[int, typer.Option("--jobs", "-j", min=1, help="Processes: several movies at once, or one movie's segments (cut at its keyframes; see `retrotool index`).")] = 1,
 ) -> None:
     """Replay movies headless and print a summary, or render them to video.
 
@@ -81,7 +82,7 @@ def playback(
     elif len(paths) > 1:
         _playback_many(paths, core, rom)
     else:
-        _playback_one(paths[0], core, rom, trace, trace_every, force, isolate)
+        _playback_one(paths[0], core, rom, trace, trace_every, force, isolate, workers)
 
 
 def _settings(
@@ -105,13 +106,14 @@ def _settings(
 
 def _playback_one(
     path: Path, core: str | None, rom: Path | None, trace: Path | None, trace_every: int, force: bool, isolate: bool,
+    jobs: int,
 ) -> None:
     if isolate:
         result = playbacks.run_isolated(path, core=core, rom=rom, trace=trace, trace_every=trace_every, force=force)
     else:
         with progress_bar("replay") as progress:
             result = playbacks.run(path, core=core, rom=rom, trace=trace, trace_every=trace_every, force=force,
-                                   progress=progress)
+                                   progress=progress, jobs=jobs)
     summary(result, f"replayed {path}")
     if trace is not None:
         out.print(f"trace written to {escape(str(trace))}")
@@ -171,15 +173,17 @@ def _playback_many(paths: list[Path], core: str | None, rom: Path | None) -> Non
 
 
 @app.command()
-def verify(movie: MovieArg, core: CoreOpt = None, rom: RomOpt = None) -> None:
+def verify(movie: MovieArg, core: CoreOpt = None, rom: RomOpt = None, jobs: JobsOpt = 1) -> None:
     """Replay a movie and check the RAM/screen checkpoints stored in it.
 
     On a desync, names the first frame that differs and the differing RAM bytes.
+    With --jobs a movie with keyframes is checked in segments on that many
+    processes; a desync names its segment too.
 
     Example: retrotool verify examples/testgame.bk2
     """
     with progress_bar("verify") as progress:
-        result = playbacks.verify(movie, core=core, rom=rom, progress=progress)
+        result = playbacks.verify(movie, core=core, rom=rom, progress=progress, jobs=jobs)
     summary(result, f"{movie}: {result.checkpoints} of {result.stored_checkpoints} checkpoints matched")
 
 
@@ -211,3 +215,29 @@ def info(movie: MovieArg) -> None:
         out.print(escape(f"{len(m.checkpoints)} checkpoints, core {m.meta.get('core', '?')} {m.meta.get('core_version', '')}"))
 
 
+
+
+@app.command()
+def index(
+    movie: MovieArg,
+    output: Annotated[Optional[Path], typer.Option("-o", "--output", help="The movie with keyframes (a new file).", show_default=False)] = None,
+    in_place: Annotated[bool, typer.Option("--in-place", help="Rewrite MOVIE itself (atomically).")] = False,
+    keyframe_every: Annotated[int, typer.Option(min=1, help="Rows between keyframes (full core states).")] = 600,
+    checkpoint_every: Annotated[int, typer.Option(min=1, help="Rows between RAM/screen checkpoints.")] = 600,
+    core: CoreOpt = None,
+    rom: RomOpt = None,
+    force: ForceOpt = False,
+) -> None:
+    """Add keyframes (and checkpoints) to a movie in one verified pass: then it seeks and replays in parallel.
+
+    Works on movies from stable-retro, BizHawk (power-on) and retrotool; the
+    movie keeps its dialect, and the checkpoints it had are checked on the way.
+
+    Example: retrotool index run.bk2 -o run-indexed.bk2
+    """
+    with progress_bar("index") as progress:
+        done = indexing.index(movie, output, in_place=in_place, keyframe_every=keyframe_every,
+                              checkpoint_every=checkpoint_every, force=force, core=core, rom=rom, progress=progress)
+    checked = f", {done.verified} checkpoints it had matched" if done.verified else ""
+    out.print(f"wrote {escape(str(done.movie))}: {done.frames:,} frames, {done.keyframes} keyframes "
+              f"({done.keyframe_bytes:,} bytes), {done.checkpoints} checkpoints{checked}, in {done.seconds:.1f} s")

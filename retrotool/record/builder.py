@@ -17,7 +17,8 @@ from typing import Any, Protocol
 import numpy as np
 
 from retrotool import __version__
-from retrotool.movie import Checkpoint, Movie
+from retrotool.movie import Checkpoint, Movie, keyframes
+from retrotool.movie.keyframes import KeyframeWriter
 from retrotool.sinks.checkpoints import RAM_ENTRY, pack_rams, ram_hash, screen_hash
 from retrotool.sinks.contract import FrameBatch, Needs, ReplayInfo
 
@@ -39,10 +40,11 @@ class MovieBuilder:
 
     def __init__(
         self, state: bytes | None, game: str, rom_name: str, checkpoint_every: int,
-        *, journal: JournalWriter | None = None, rerecords: int = 0,
+        *, journal: JournalWriter | None = None, rerecords: int = 0, keyframe_every: int | None = None,
     ) -> None:
-        if checkpoint_every < 1:
-            raise ValueError(f"checkpoint_every must be at least 1, not {checkpoint_every}")
+        if checkpoint_every < 1 or (keyframe_every is not None and keyframe_every < 1):
+            raise ValueError(f"checkpoint_every and keyframe_every must be at least 1, not {checkpoint_every}, "
+                             f"{keyframe_every}")
         self.state = state
         self.game = game
         self.rom_name = rom_name
@@ -52,17 +54,24 @@ class MovieBuilder:
         self.checkpoints: list[Checkpoint] = []
         self.rams: list[bytes] = []
         self.frames = 0
+        self.keyframe_every = keyframe_every or checkpoint_every
         self._buttons = np.zeros((0, 1, 0), np.uint8)
         self._info: ReplayInfo | None = None
+        self._keyframes: KeyframeWriter | None = None
 
     def needs(self, frames: int) -> Needs:
-        """Snapshots at every N-th frame of the movie, counted from its first frame."""
-        first = -self.frames % self.every_n
-        return Needs(snapshots=np.arange(first, frames, self.every_n, dtype=np.int64))
+        """Checkpoints every N-th frame of the movie, counted from its first frame; keyframes after rows K-1, 2K-1, ...
+
+        A replay from a keyframe runs the row after it first and compares it with its checkpoint (rows K, 2K, ...).
+        """
+        checkpoints = np.arange(-self.frames % self.every_n, frames, self.every_n, dtype=np.int64)
+        first = (self.keyframe_every - 1 - self.frames) % self.keyframe_every
+        return Needs(snapshots=checkpoints, states=np.arange(first, frames, self.keyframe_every, dtype=np.int64))
 
     def open(self, info: ReplayInfo) -> None:
         if self._info is None:
             self._buttons = np.zeros((1024, info.players, len(info.buttons)), np.uint8)
+            self._keyframes = KeyframeWriter(info.core_name, info.core_version)
         elif info.players != self._info.players:
             raise ValueError(f"a movie of {self._info.players} players cannot go on with {info.players}")
         self._info = info
@@ -79,6 +88,8 @@ class MovieBuilder:
             self.journal.rows(batch.masks)
         if batch.ram is not None and batch.screen is not None:
             self._checkpoint(batch.ram, batch.screen)
+        if batch.state is not None and self._keyframes is not None:
+            self._keyframes.add(self.frames - 1, batch.state)
 
     def close(self, error: BaseException | None) -> None:
         """Nothing to release: the recording stays usable after a failed stretch."""
@@ -90,6 +101,8 @@ class MovieBuilder:
         keep = sum(c.frame < frames for c in self.checkpoints)
         del self.checkpoints[keep:], self.rams[keep:]
         self.frames = frames
+        if self._keyframes is not None:
+            self._keyframes.cut(frames)
         self.rerecords += 1
         if self.journal is not None:
             self.journal.truncate(frames)
@@ -124,6 +137,7 @@ class MovieBuilder:
             "rom_name": self.rom_name,
             "options": options or {},
             "checkpoint_every": self.every_n,
+            "keyframe_every": self.keyframe_every,
         }
         movie = Movie(
             system=info.system,
@@ -134,4 +148,5 @@ class MovieBuilder:
             extras=((RAM_ENTRY, pack_rams(self.rams)),),
             meta=meta,
         )
-        return movie.with_checkpoints(tuple(self.checkpoints))
+        movie = movie.with_checkpoints(tuple(self.checkpoints))
+        return keyframes.with_keyframes(movie, self._keyframes.keyframes() if self._keyframes is not None else None)

@@ -63,6 +63,7 @@ class Needs:
     snapshots: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
     variables: Mapping[str, VariableLike] = field(default_factory=dict)  # read after every frame
     rams: bool = False  # the RAM observation after every frame
+    states: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))  # rows whose core state to take
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +79,8 @@ class ReplayInfo:
     core_version: str
     content_sha1: str
     ram_size: int  # bytes of the RAM observation
+    first_row: int = 0  # the run covers rows first_row .. frames - 1 (a stretch of a movie from a keyframe)
+    values_before: Mapping[str, int] | None = None  # RAM variables just before first_row, when it is not 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,8 +89,8 @@ class FrameBatch:
 
     `video` holds every frame's picture when a sink asked for video (frames
     of one batch always share a size). `audio` is the stream produced while
-    these frames ran. `ram`/`screen` are snapshots taken after the *last*
-    frame of the batch, present only when a sink asked for that frame.
+    these frames ran. `ram`/`screen` (and `state`) are snapshots taken after
+    the *last* frame of the batch, present only when a sink asked for that frame.
     `values` holds the RAM variables sinks asked for, after *every* frame;
     `rams` the RAM observation after every frame (a view of a reused
     buffer: valid during `consume`).
@@ -102,6 +105,7 @@ class FrameBatch:
     screen: np.ndarray | None = None  # uint8 [h, w, 3]
     values: Values | None = None  # RAM variable → int64 [n] (readable variables only)
     rams: np.ndarray | None = None  # uint8 [n, ram_size]
+    state: bytes | None = None  # the core's state after the last frame, when a sink asked for that row
 
     @property
     def n(self) -> int:

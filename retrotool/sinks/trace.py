@@ -41,6 +41,8 @@ class TraceSink:
         return Needs(snapshots=self._rows, variables=variables)
 
     def open(self, info: ReplayInfo) -> None:
+        if self.evaluator is not None and info.values_before is not None:
+            self.evaluator.seed(info.values_before)
         self._tmp = outputs.temp_name(self.target)
         self._file = open(self._tmp, "w", encoding="utf-8")
 

@@ -29,10 +29,10 @@ LAYERS: dict[str, int] = {
     "retrotool.session": 5, "retrotool.replay": 5,
     # sinks and the parts of the product's verbs
     "retrotool.sinks": 6, "retrotool.view": 6, "retrotool.video": 6, "retrotool.datasets": 6, "retrotool.record": 6,
-    "retrotool.playback": 7, "retrotool.catalog": 7,
+    "retrotool.playback": 7, "retrotool.catalog": 7, "retrotool.segments": 7,
     # the verbs themselves
     "retrotool.record.scripted": 8, "retrotool.record.live": 8, "retrotool.record.recover": 8,
-    "retrotool.record.agent": 8, "retrotool.video.render": 8, "retrotool.datasets.dump": 8,
+    "retrotool.record.agent": 8, "retrotool.video.render": 8, "retrotool.datasets.dump": 8, "retrotool.indexing": 8,
     "retrotool.cli": 9, "retrotool.__main__": 10,
 }
 LEAVES = {  # module (or package) -> the only project modules it may import
