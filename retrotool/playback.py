@@ -9,7 +9,6 @@ it died in.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import logging
 import shutil
 import time
@@ -135,23 +134,29 @@ def _run_parallel(
         done = segments.run_all([segments.Job(path, seg, make, (parts, trace_every), core_arg, rom) for seg in plan],
                                 jobs, progress)
         if target is not None and parts is not None:
-            outputs.write_atomic(target, functools.partial(_join, sorted(parts.glob("*.jsonl"))), force=force)
+            join_trace(sorted(parts.glob("*.jsonl")), target, force)
     finally:
         if parts is not None:
             shutil.rmtree(parts, ignore_errors=True)
-    return _joined_result(movie, done, time.perf_counter() - t0)
+    return joined_result(movie, done, time.perf_counter() - t0)
 
 
-def _join(parts: Sequence[Path], out: BinaryIO) -> None:
-    for part in parts:
-        with open(part, "rb") as f:
-            shutil.copyfileobj(f, out)
+def join_trace(parts: Sequence[Path], target: Path, force: bool) -> None:
+    """The trace parts of a replay in segments (in row order) written as one trace, atomically."""
+    def copy(out: BinaryIO) -> None:
+        for part in parts:
+            with open(part, "rb") as f:
+                shutil.copyfileobj(f, out)
+
+    outputs.write_atomic(target, copy, force=force)
 
 
-def _joined_result(movie: bk2.Movie, done: Sequence[segments.Done], seconds: float) -> RunResult:
+def joined_result(movie: bk2.Movie, done: Sequence[segments.Done], seconds: float) -> RunResult:
+    """The result of a replay in segments: the rows they ran, and the observation the last one ended on."""
     last = done[-1]
-    return RunResult(movie.system, movie.header_value("GameName") or "?", last.core, last.core_path, movie.frames,
-                     movie.frames / last.game_fps, seconds, last.ram_sha256, last.screen_sha256,
+    frames = sum(d.segment.end - d.segment.first for d in done)
+    return RunResult(movie.system, movie.header_value("GameName") or "?", last.core, last.core_path, frames,
+                     frames / last.game_fps, seconds, last.ram_sha256, last.screen_sha256,
                      sum(d.matched for d in done))
 
 
@@ -169,7 +174,7 @@ def verify(
         core_arg = str(core) if core is not None else None
         parts = segments.run_all([segments.Job(path, seg, None, (), core_arg, rom) for seg in segments.plan(movie, jobs)],
                                  jobs, progress)
-        result = _joined_result(movie, parts, time.perf_counter() - t0)
+        result = joined_result(movie, parts, time.perf_counter() - t0)
         return dataclasses.replace(result, stored_checkpoints=len(checkpoints))
     rams = unpack_rams(dict(movie.extras).get(RAM_ENTRY, b""), len(checkpoints))
     result, done = replay_movie(path, [VerifySink(checkpoints, rams)], movie=movie, core=core, rom=rom,

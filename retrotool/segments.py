@@ -149,6 +149,7 @@ class Done:
     core_path: Path
     fps: float  # rows replayed per second of wall time
     game_fps: float  # the core's frame rate
+    sample_rate: float  # the core's audio rate
 
 
 def run_job(job: Job, report: Callable[[object], None] | None = None) -> Done:
@@ -156,18 +157,25 @@ def run_job(job: Job, report: Callable[[object], None] | None = None) -> Done:
     movie = bk2.read(job.path)
     content = session.movie_content(movie, job.path, job.rom)
     sinks = job.make(job.segment, content, *job.args) if job.make is not None else []
-    checks = _verifier(movie, job.segment)
-    seg = job.segment
-    with open_at(content, movie, seg.first, seg.keyframe, job.core) as emulator:
+    return run_range(movie, content, job.segment, sinks, job.core)
+
+
+def run_range(
+    movie: bk2.Movie, content: session.Content, seg: Segment, sinks: Sequence[Sink], core: str | Path | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> Done:
+    """Rows seg.first .. seg.end - 1 through `sinks` (from seg's keyframe), checking the checkpoints passed."""
+    checks = _verifier(movie, seg)
+    with open_at(content, movie, seg.first, seg.keyframe, core) as emulator:
         t0 = time.perf_counter()
-        done = replay(emulator, ArraySource(movie.buttons[: seg.end]), [*sinks, *checks],
+        done = replay(emulator, ArraySource(movie.buttons[: seg.end]), [*sinks, *checks], progress=progress,
                       reset_row=movie.convention == "stable-retro", first_row=seg.first)
         seconds = time.perf_counter() - t0
         ram, screen = ram_hash(emulator.obs_ram().tobytes()), screen_hash(emulator.obs_screen())
-        core, core_path = emulator.core.name, emulator.core.path
+        core_id, core_path = emulator.core.name, emulator.core.path
     matched = sum(r for r in done.results[len(sinks):] if isinstance(r, int))
-    return Done(seg, done.results[: len(sinks)], matched, ram, screen, core, core_path,
-                (seg.end - seg.first) / max(seconds, 1e-9), done.info.av.fps)
+    return Done(seg, done.results[: len(sinks)], matched, ram, screen, core_id, core_path,
+                (seg.end - seg.first) / max(seconds, 1e-9), done.info.av.fps, done.info.av.sample_rate)
 
 
 def _isolated(job: Job, report: isolation.Report) -> Done:

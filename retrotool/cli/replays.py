@@ -57,7 +57,7 @@ def playback(
     view: Annotated[bool, typer.Option("--view", help="Watch in a window at real speed with sound (pip install 'retrotool\\[view]').", rich_help_panel="Rendering")] = False,
     scale: Annotated[int, typer.Option(min=1, help="Enlarge by N (nearest neighbour).", rich_help_panel="Rendering")] = 1,
     crop: Annotated[Optional[str], typer.Option(help="Keep only X,Y,W,H of the native picture (before --scale).", rich_help_panel="Rendering")] = None,
-    start: Annotated[int, typer.Option(min=0, help="First row to render (the replay still runs from row 0).", rich_help_panel="Rendering")] = 0,
+    start: Annotated[int, typer.Option(min=0, help="First row to render (the replay starts at the keyframe before it, or at row 0 without keyframes).", rich_help_panel="Rendering")] = 0,
     end: Annotated[Optional[int], typer.Option(min=1, help="Render rows before END. Default: to the last.", rich_help_panel="Rendering")] = None,
     no_audio: Annotated[bool, typer.Option("--no-audio", help="Leave the sound out.", rich_help_panel="Rendering")] = False,
     crf: Annotated[int, typer.Option(min=0, max=51, help="H.264 quality (lower is better and larger).", rich_help_panel="Rendering")] = CRF,
@@ -128,7 +128,7 @@ def _render(
         with progress_bar("render") as progress:
             result = render.render(
                 paths[0], targets, settings, core=core, rom=rom, trace=trace, trace_every=trace_every,
-                force=force, progress=progress,
+                force=force, progress=progress, jobs=workers,
             )
         summary(result.run, f"rendered {paths[0]}")
         for written in result.outputs:

@@ -1,28 +1,39 @@
 """Rendering movies: one movie to MP4 / GIF / PNGs / a window, or many in a process pool.
 
-A render is an ordinary replay (jobs' loop) with video sinks attached: the
-emulator runs every row from the movie's start and the sinks keep the
-requested range. Many movies render each in a fresh process (cores keep
-global state; `retrotool.isolation`), `workers` at once; a failing movie is
-reported in its outcome and the others go on.
+A render is an ordinary replay (the one replay loop) with video sinks
+attached; the sinks keep the requested range. A movie with keyframes starts
+at the last keyframe before the range (`--start 200000` shows its first
+frame at once) and renders in segments on `jobs` processes, each writing
+its part, joined without re-encoding (`video/mux.py`); without keyframes it
+replays from its start. Many movies render each in a fresh process (cores
+keep global state; `retrotool.isolation`), `workers` at once; a failing
+movie is reported in its outcome and the others go on.
 """
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+import logging
 import os
+import shutil
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from retrotool import isolation, movie as bk2, outputs, playback, session
-from retrotool.errors import RetroToolError
+from retrotool import isolation, movie as bk2, outputs, playback, segments, session
+from retrotool.errors import DesyncError, KeyframeError, RetroToolError
+from retrotool.movie import keyframes
 from retrotool.sinks.contract import Sink
 from retrotool.sinks.trace import TraceSink
 from retrotool.variables import Variable
-from retrotool.video.sink import Kind, VideoSettings, VideoSink, Written
+from retrotool.video.mux import join_parts
+from retrotool.video.sink import Kind, VideoSettings, VideoSink, Written, rational
 
+log = logging.getLogger(__name__)
 Progress = Callable[[int, int], None]
 
 
@@ -74,40 +85,166 @@ def render(
     movie_path: Path, targets: Targets, settings: VideoSettings | None = None, *,
     info: Mapping[str, Variable] | None = None, core: str | Path | None = None, rom: Path | None = None,
     trace: Path | None = None, trace_every: int = 1, force: bool = False, progress: Progress | None = None,
+    jobs: int = 1,
 ) -> RenderResult:
     """Replay one movie into the wanted outputs.
 
     `info` are the RAM variables `settings.show_info` draws (default: the
-    integration's data.json).
+    integration's data.json). `jobs` > 1 renders a movie with keyframes in
+    segments on that many processes (MP4 and PNG outputs; a GIF or a window
+    renders in one piece).
     """
     if not targets.any():
         raise RetroToolError("nothing to render: give --mp4, --gif, --png-dir or --view")
     settings = settings or VideoSettings()
     targets = _into_folders(movie_path, targets)
     movie = bk2.read(movie_path)
+    settings = dataclasses.replace(settings, end=settings.check(movie.frames))
     content = session.movie_content(movie, movie_path, rom)
-    evaluator = content.evaluator() if settings.show_info or trace is not None else None
-    if settings.show_info and info is None:
-        info = evaluator.variables if evaluator is not None else None
-    if settings.show_info and info is None:
+    info = _info_variables(movie, movie_path, content, settings, info)
+    setup = _Setup(movie_path, movie, content, targets, settings, info, core, rom, trace, trace_every, force)
+    if jobs > 1 and _in_parts(setup) and playback.parallel_ok(movie, movie_path):
+        return _render_parts(setup, jobs, progress)
+    if settings.start > 0 and keyframes.of(movie) is not None:
+        with contextlib.suppress(_Unseekable):
+            return _render_seek(setup, progress)
+    t0 = time.perf_counter()
+    sinks = setup.sinks()
+    run, done = playback.replay_movie(movie_path, sinks, movie=movie, content=content, core=core, progress=progress)
+    return _result(run, done.results[: len(targets.files())], time.perf_counter() - t0)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Setup:
+    """One render's inputs, checked."""
+
+    path: Path
+    movie: bk2.Movie
+    content: session.Content
+    targets: Targets
+    settings: VideoSettings
+    info: Mapping[str, Variable] | None
+    core: str | Path | None
+    rom: Path | None
+    trace: Path | None
+    trace_every: int
+    force: bool
+
+    def sinks(self) -> list[Sink]:
+        """The outputs' sinks (in targets' order), then the trace's and the window's."""
+        s = self.settings
+        sinks: list[Sink] = [VideoSink(p, kind, s, info=self.info, force=self.force) for kind, p in self.targets.files()]
+        if self.trace is not None:
+            evaluator = self.content.evaluator()
+            sinks.append(TraceSink(self.trace, every_n=self.trace_every, force=self.force, evaluator=evaluator))
+        if self.targets.view:
+            from retrotool.view.window import WindowSink
+
+            sinks.append(WindowSink(max(s.scale, 2), f"retrotool - {self.path.name}", s.start, s.end))
+        return sinks
+
+
+def _info_variables(
+    movie: bk2.Movie, path: Path, content: session.Content, settings: VideoSettings, info: Mapping[str, Variable] | None,
+) -> Mapping[str, Variable] | None:
+    """The variables the info overlay draws: given, or the integration's; an error when there are none."""
+    if not settings.show_info or info is not None:
+        return info
+    evaluator = content.evaluator()
+    if evaluator is None:
         raise RetroToolError(
-            f"--overlay info needs the RAM variables of {movie.header_value('GameName') or movie_path.name}, "
+            f"--overlay info needs the RAM variables of {movie.header_value('GameName') or path.name}, "
             "but no integration with RAM variables (data.json) was found for it; drop --overlay info"
         )
-    sinks: list[Sink] = [VideoSink(path, kind, settings, info=info, force=force) for kind, path in targets.files()]
-    videos = len(sinks)
-    if trace is not None:
-        sinks.append(TraceSink(trace, every_n=trace_every, force=force, evaluator=evaluator))
-    if targets.view:
-        from retrotool.view.window import WindowSink
+    return evaluator.variables
 
-        title = f"retrotool - {movie_path.name}"
-        sinks.append(WindowSink(max(settings.scale, 2), title, settings.start, settings.end))
-    run, done = playback.replay_movie(movie_path, sinks, movie=movie, content=content, core=core, progress=progress)
-    written = tuple(w for w in done.results[:videos] if isinstance(w, Written))
+
+def _result(run: playback.RunResult, results: Sequence[object], seconds: float) -> RenderResult:
+    written = tuple(w for w in results if isinstance(w, Written))
     first = written[0] if written else None
+    run = dataclasses.replace(run, seconds=seconds)
     return RenderResult(run, written, first.rows if first else 0, first.size if first else None,
                         first.samples if first else 0)
+
+
+class _Unseekable(Exception):
+    """The keyframe before --start cannot be used here (another core, or it proved damaged)."""
+
+
+def _render_seek(setup: _Setup, progress: Progress | None) -> RenderResult:
+    """The range rendered from the last keyframe before it: rows before the keyframe are never run."""
+    s = setup.settings
+    (seg,) = segments.plan(setup.movie, 1, start=s.start, end=s.end)
+    if seg.keyframe is None:
+        raise _Unseekable
+    t0 = time.perf_counter()
+    sinks = setup.sinks()
+    try:
+        done = segments.run_range(setup.movie, setup.content, seg, sinks, setup.core, progress)
+    except (KeyframeError, DesyncError) as e:
+        log.warning("%s; rendering from the movie's start instead", e)
+        raise _Unseekable from None
+    run = playback.joined_result(setup.movie, [done], time.perf_counter() - t0)
+    return _result(run, done.results[: len(setup.targets.files())], time.perf_counter() - t0)
+
+
+def _in_parts(setup: _Setup) -> bool:
+    """Whether the outputs can be rendered in segments: MP4s and PNG folders can, a GIF and a window not."""
+    if setup.targets.gif is None and not setup.targets.view:
+        return True
+    log.warning("a GIF or --view renders in one piece; --jobs is not used")
+    return False
+
+
+def _render_parts(setup: _Setup, jobs: int, progress: Progress | None) -> RenderResult:
+    """Segments rendered `jobs` at once, each output's parts (and the trace's) joined in row order."""
+    s = setup.settings
+    plan = segments.plan(setup.movie, jobs, start=s.start, end=s.end, align=setup.trace_every if setup.trace else 1)
+    files = setup.targets.files()
+    wanted = [*(outputs.check_target(p, setup.force) for _, p in files),
+              *([outputs.check_target(setup.trace, setup.force)] if setup.trace is not None else [])]
+    work = outputs.temp_name(wanted[0])
+    t0 = time.perf_counter()
+    try:
+        work.mkdir()
+        args = (work, tuple(k for k, _ in files), s, setup.info, setup.trace is not None, setup.trace_every)
+        core = str(setup.core) if setup.core is not None else None
+        jobs_ = [segments.Job(setup.path, seg, _part_sinks, args, core, setup.rom) for seg in plan]
+        done = segments.run_all(jobs_, jobs, progress)
+        av = (rational(done[-1].game_fps), done[-1].sample_rate)
+        for i, (kind, target) in enumerate(files):
+            join_parts(sorted((work / str(i)).iterdir()), target, kind, *av, setup.force)
+        if setup.trace is not None:
+            playback.join_trace(sorted((work / "trace").iterdir()), setup.trace, setup.force)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    run = playback.joined_result(setup.movie, done, time.perf_counter() - t0)
+    parts = [[d.results[i] for d in done] for i in range(len(files))]
+    return _result(run, [_joined(target, p) for (_, target), p in zip(files, parts)], time.perf_counter() - t0)
+
+
+def _part_sinks(
+    segment: segments.Segment, content: session.Content, work: Path, kinds: tuple[Kind, ...],
+    settings: VideoSettings, info: Mapping[str, Variable] | None, trace: bool, trace_every: int,
+) -> list[Sink]:
+    """One segment's sinks (run in a worker): each output's part in work/<output>/<first row>, and the trace's."""
+    name = f"{segment.first:012d}"
+    part = dataclasses.replace(settings, start=segment.first, end=segment.end)
+    sinks: list[Sink] = []
+    for i, kind in enumerate(kinds):
+        (work / str(i)).mkdir(exist_ok=True)
+        sinks.append(VideoSink(work / str(i) / name, kind, part, info=info, part=True))
+    if trace:
+        (work / "trace").mkdir(exist_ok=True)
+        sinks.append(TraceSink(work / "trace" / name, every_n=trace_every, force=True, evaluator=content.evaluator()))
+    return sinks
+
+
+def _joined(target: Path, parts: Sequence[object]) -> Written:
+    """What the joined output holds: its parts' counts summed."""
+    written = [p for p in parts if isinstance(p, Written)]
+    return Written(target, sum(w.frames for w in written), written[0].size if written else None,
+                   sum(w.rows for w in written), sum(w.samples for w in written))
 
 
 def per_movie(movie: Path, targets: Targets) -> Targets:

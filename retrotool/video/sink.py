@@ -30,17 +30,16 @@ from typing import Literal
 import numpy as np
 
 from retrotool import outputs
-from retrotool.errors import OutputExistsError, RetroToolError
+from retrotool.errors import RetroToolError
 from retrotool.pictures import fit
 from retrotool.sinks.contract import FrameBatch, Needs, ReplayInfo, Values
 from retrotool.variables import Variable
 from retrotool.video import ffmpeg
+from retrotool.video.mux import AUDIO_WAV, VIDEO_MP4, mux, replace_folder, timescale, wav_rate
 from retrotool.video.overlay import ButtonsOverlay, InfoOverlay
 
 Kind = Literal["mp4", "gif", "png"]
-AAC_RATES = (96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000)
 PNG_PATTERN = "%08d.png"  # frame files are named by movie row
-AUDIO_WAV = "audio.wav"
 X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow")
 
 
@@ -98,12 +97,12 @@ class _Format:
 _FORMATS: dict[str, _Format] = {
     # yuv420p plays everywhere but needs even sides
     "mp4": _Format(
-        ("-c:v", "libx264", "-preset", "{preset}", "-crf", "{crf}", "-pix_fmt", "yuv420p"), "", "mux", "video.mp4",
+        ("-c:v", "libx264", "-preset", "{preset}", "-crf", "{crf}", "-pix_fmt", "yuv420p"), "", "mux", VIDEO_MP4,
         even=True,
     ),
     # x264's RGB mode at qp 0 decodes to the exact RGB frames
     "lossless": _Format(
-        ("-c:v", "libx264rgb", "-preset", "{preset}", "-qp", "0", "-pix_fmt", "rgb24"), "", "mux", "video.mp4",
+        ("-c:v", "libx264rgb", "-preset", "{preset}", "-qp", "0", "-pix_fmt", "rgb24"), "", "mux", VIDEO_MP4,
     ),
     # browsers show at most ~50 GIF frames a second: keep every second frame (chosen here, so the
     # count of frames written is the GIF's); one palette per frame (exact for games with <= 256
@@ -120,20 +119,6 @@ _FORMATS: dict[str, _Format] = {
 def rational(rate: float) -> Fraction:
     """The core's rate as a fraction exact to ~1e-12 (ffmpeg itself would keep 4 digits)."""
     return Fraction(rate).limit_denominator(1_000_000)
-
-
-def wav_rate(rate: float) -> tuple[int, int, float | None]:
-    """(integer WAV rate, sample repeat, tempo fix) that plays `rate` Hz audio in real time.
-
-    WAV rates are integers. A rate like 32040.5 Hz is stored exactly by
-    repeating each sample (64081 Hz); any other fraction is stored at the
-    nearest integer and sped up by `tempo` in the mux.
-    """
-    for repeat in (1, 2, 4):
-        scaled = rate * repeat
-        if abs(scaled - round(scaled)) < 1e-6:
-            return round(scaled), repeat, None
-    return round(rate), 1, rate / round(rate)
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,7 +141,7 @@ class VideoSink:
 
     def __init__(
         self, target: str | Path, kind: Kind, settings: VideoSettings, *,
-        info: Mapping[str, Variable] | None = None, force: bool = False,
+        info: Mapping[str, Variable] | None = None, force: bool = False, part: bool = False,
     ) -> None:
         if settings.show_info and info is None:
             raise RetroToolError("the info overlay needs the game's RAM variables (an integration)")
@@ -167,6 +152,7 @@ class VideoSink:
             raise RetroToolError(f"{self.target} is a folder; give a file name for the {kind} output")
         self.kind = kind
         self.force = force
+        self.part = part  # write a folder of this range's files, for join_parts
         self.settings = settings
         self.format = _FORMATS["lossless" if kind == "mp4" and settings.lossless else kind]
         self.rows_rendered = 0  # rows of the range seen
@@ -178,7 +164,6 @@ class VideoSink:
         self._encoder: ffmpeg.Ffmpeg | None = None
         self._wav: wave.Wave_write | None = None
         self._repeat = 1
-        self._tempo: float | None = None
         self._native: tuple[int, int] | None = None  # (h, w) of the first frame
         self._buttons: ButtonsOverlay | None = None
         self._info = InfoOverlay(info) if settings.show_info and info is not None else None
@@ -296,7 +281,7 @@ class VideoSink:
         args = [
             "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width}x{height}", "-framerate", str(fps),
             "-i", "pipe:0", *(["-vf", ",".join(filters)] if filters else []), *output,
-            *(_timescale(fps) if self.kind == "mp4" else []), str(self._work / self.format.file),
+            *(timescale(fps) if self.kind == "mp4" else []), str(self._work / self.format.file),
         ]
         self._encoder = ffmpeg.Ffmpeg(args, feed=True)
         return self._encoder
@@ -307,8 +292,7 @@ class VideoSink:
         return self._work / ("frames" if self.kind == "png" else "") / AUDIO_WAV
 
     def _open_wav(self, rate: float) -> None:
-        hz, self._repeat, self._tempo = wav_rate(rate)
-        self._wav_hz = hz
+        hz, self._repeat, _ = wav_rate(rate)
         wav = wave.open(str(self._wav_path()), "wb")  # noqa: SIM115 - closed by _close_wav
         wav.setnchannels(2)
         wav.setsampwidth(2)
@@ -342,52 +326,22 @@ class VideoSink:
         self._encoder.finish()
         self._close_wav()
         try:
+            if self.part:  # a segment of a render, joined by video/mux.py: its files as they are
+                self._work.rename(self.target)
+                self._work = None
+                return
             if self.kind == "png":
-                _replace_folder(self._work / "frames", self.target, self.force)
+                replace_folder(self._work / "frames", self.target, self.force)
                 return
             final = self._work / self.format.file
             if self.format.audio == "mux":
-                final = self._mux(final, rational(self._replay.av.fps))
+                wav = self._wav_path() if self.samples_written else None
+                final = mux(final, wav, self._work / "final.mp4", rational(self._replay.av.fps), self._replay.av.sample_rate)
             outputs.commit(final, self.target, self.force)
         except OSError as e:
             raise RetroToolError(f"cannot write {self.target}: {e.strerror}") from None
-
-    def _mux(self, video: Path, fps: Fraction) -> Path:
-        """Copy the video stream and encode the WAV (if any sound came) as AAC into one MP4.
-
-        Also moves the MP4's index to the front (+faststart) so players can
-        start before the whole file has arrived.
-        """
-        assert self._work is not None
-        out = self._work / "final.mp4"
-        inputs, audio = ["-i", str(video)], ["-an"]
-        if self.samples_written:
-            inputs += ["-i", str(self._wav_path())]
-            tempo = ["-af", f"atempo={self._tempo:.12f}"] if self._tempo is not None else []
-            rate = [] if self._wav_hz in AAC_RATES else ["-ar", "48000"]
-            # the "fast" AAC coder takes half the time of the default at 192k, where both sound alike
-            audio = ["-map", "1:a", *tempo, "-c:a", "aac", "-aac_coder", "fast", "-b:a", "192k", *rate]
-        args = [
-            *inputs, "-map", "0:v", "-c:v", "copy", *audio, *_timescale(fps), "-movflags", "+faststart", str(out),
-        ]
-        ffmpeg.run(args)
-        return out
-
-
-def _timescale(fps: Fraction) -> list[str]:
-    """MP4 time scale = the rate's numerator, so each frame lasts exactly `denominator` ticks."""
-    return ["-video_track_timescale", str(fps.numerator)] if fps.numerator < 2**31 else []
 
 
 def is_frames_folder(path: Path) -> bool:
     """True for a folder that holds only what a png render writes (safe to replace with --force)."""
     return path.is_dir() and all(p.suffix == ".png" or p.name == AUDIO_WAV for p in path.iterdir())
-
-
-def _replace_folder(frames: Path, target: Path, force: bool) -> None:
-    """Move the finished frames folder into place (an old one only goes with force)."""
-    if target.exists():
-        if not force:
-            raise OutputExistsError(f"{target} already exists; pass --force to overwrite it")
-        shutil.rmtree(target)
-    frames.rename(target)

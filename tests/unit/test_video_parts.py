@@ -11,8 +11,9 @@ from retrotool.errors import RetroToolError
 from retrotool.pictures import fit
 from retrotool.variables import Variable
 from retrotool.video import font
+from retrotool.video.mux import wav_rate
 from retrotool.video.overlay import OFF, ON, ButtonsOverlay, InfoOverlay, short_name
-from retrotool.video.sink import VideoSettings, rational, wav_rate
+from retrotool.video.sink import VideoSettings, rational
 
 
 def test_rational_keeps_the_cores_exact_rate() -> None:
