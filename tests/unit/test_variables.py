@@ -100,7 +100,7 @@ def test_malformed_data_json_names_file_and_key(tmp_path: Path) -> None:
     path.write_text(json.dumps({"info": {"lives": {"address": 5, "type": "<=u4", "mask": 255}}}))
     assert load_variables(path) == {"lives": Variable("lives", 5, "<=u4", 255)}
     path.write_text("{not json")
-    with pytest.raises(ContentError, match="data.json"):
+    with pytest.raises(ContentError, match="data.json: cannot read JSON"):
         load_variables(path)
 
 

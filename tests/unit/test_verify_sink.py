@@ -126,6 +126,7 @@ def test_ram_diff_and_packed_rams() -> None:
     assert text == "6 RAM bytes differ: 0x0001 expected 0x01 got 0xfe, 0x0003 expected 0x03 got 0xfc (+4 more)"
     assert ram_diff(a, a) == "0 RAM bytes differ: "
     assert ram_diff(a, b, limit=6).endswith("0x000b expected 0x0b got 0xf4")  # exactly the limit: no "(+0 more)"
+    assert ram_diff(bytes(9), bytes([1] * 9)).endswith("0x0007 expected 0x00 got 0x01 (+1 more)")  # 8 by default
     rams = [bytes([i, i * 2, 255 - i]) for i in range(5)]
     assert unpack_rams(pack_rams(rams), 5) == rams
     assert pack_rams(rams)[:3] == rams[0] and pack_rams(rams)[3:6] == bytes(x ^ y for x, y in zip(rams[0], rams[1]))
@@ -133,11 +134,15 @@ def test_ram_diff_and_packed_rams() -> None:
     assert pack_rams([b"\x01\x02", b"\x03\x04\x05", b"\x03\x04\x04"]) == b"\x01\x02\x03\x04\x05\x00\x00\x01"  # a new size starts afresh
 
 
-def _trace(tmp_path, frames: int, every_n: int, values: dict[str, list[int]], scenario: Scenario | None):
-    """Run a TraceSink over `frames` rows the way the replay loop does; the JSON lines it wrote."""
+def _trace(tmp_path, frames: int, every_n: int, values: dict[str, list[int]], scenario: Scenario | None,
+           others: tuple[int, ...] = ()):
+    """Run a TraceSink over `frames` rows the way the replay loop does; the JSON lines it wrote.
+
+    `others`: rows where another sink asked for a snapshot (the batch carries RAM and screen there too).
+    """
     variables = {name: Variable(name, i, "|u1") for i, name in enumerate(values)}
     sink = TraceSink(tmp_path / "t.jsonl", every_n=every_n, evaluator=Evaluator(variables, scenario))
-    rows = sink.needs(frames).snapshots.tolist()
+    rows = sorted({*sink.needs(frames).snapshots.tolist(), *others})
     sink.open(None)  # type: ignore[arg-type]
     start = 0
     for end in sorted({*(r + 1 for r in rows), frames}):
@@ -157,7 +162,7 @@ def test_a_trace_sums_rewards_between_its_lines_and_shows_done_and_info(tmp_path
     over = [0, 0, 0, 1, 0, 0, 0, 1]
     scenario = Scenario(reward_terms=(Term("score", "delta", None, 0.0, 1.0, 0.0),), time_reward=0.0,
                         done_terms=(Term("over", "absolute", None, 0.0, 0.0, 0.0),), done_all=False)
-    lines = _trace(tmp_path, 8, 3, {"score": score, "over": over}, scenario)
+    lines = _trace(tmp_path, 8, 3, {"score": score, "over": over}, scenario, others=(1, 4))
     assert [x["frame"] for x in lines] == [0, 3, 6, 7]
     assert [x["reward"] for x in lines] == [0.0, 3.0, 6.0, 1.0]  # the score's rise since the previous line
     assert [x["done"] for x in lines] == [False, True, False, True]  # of the line's own frame
