@@ -63,7 +63,8 @@ class VerifySink:
     def close(self, error: BaseException | None) -> int:
         """The number of checkpoints matched; all of them, or DesyncError."""
         if error is None and self.matched < self.stored:
-            first = min(f for f in self.checkpoints if self.last_good is None or f > self.last_good)
+            unchecked = (f for f in self.checkpoints if self.last_good is None or f > self.last_good)
+            first = min(unchecked, default=self._frames)
             raise DesyncError(
                 f"only {self.matched} of {self.stored} checkpoints matched: the replay ended after {self._frames} "
                 f"frames, before the checkpoint at frame {first} (is the movie's input cut short?)"

@@ -66,3 +66,9 @@ def test_a_movie_cut_before_its_checkpoints_does_not_count_them(recorded: Path, 
     one_short = _edited(recorded, "one-short.bk2", buttons=movie.buttons[:999])
     with pytest.raises(DesyncError, match="only 10 of 11 checkpoints matched.*before the checkpoint at frame 999"):
         playback.verify(one_short)
+
+
+def test_checkpoints_every_600_frames_by_default(tmp_path: Path, rom: Path, buttons) -> None:
+    out = tmp_path / "d.bk2"
+    scripted.record(system=systems.get("Test"), core=None, rom=rom, buttons=buttons(1250), out=out)
+    assert [c.frame for c in bk2.read(out).checkpoints] == [0, 600, 1200, 1249]

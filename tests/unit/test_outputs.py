@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -115,3 +116,30 @@ def test_sweep_removes_only_temporary_names(tmp_path: Path) -> None:
     assert _listing(tmp_path) == [".a.mp4.note", f".b.mp4.tmp-{dead}-0badcafe", "a.mp4"]
     outputs.sweep(tmp_path)
     assert _listing(tmp_path) == [".a.mp4.note", "a.mp4"]
+
+
+def test_commit_makes_the_file_and_its_move_durable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    synced: list[str] = []
+    real_fsync = os.fsync
+
+    def fsync(fd: int) -> None:
+        synced.append(os.readlink(f"/proc/self/fd/{fd}"))
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    target = tmp_path / "t.txt"
+    target.write_text("old")
+    tmp = outputs.temp_name(target)
+    tmp.write_text("data")
+    outputs.commit(tmp, target)  # by default the target is replaced (the caller checked it earlier)
+    assert synced == [str(tmp), str(tmp_path)]  # the data before the move, the folder after it
+    assert target.read_text() == "data"
+
+
+def test_without_hard_links_the_move_still_happens(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_links(*args: object) -> None:
+        raise PermissionError(1, "Operation not permitted")  # what vfat and some network filesystems say
+
+    monkeypatch.setattr(os, "link", no_links)
+    outputs.write_atomic(tmp_path / "out.bin", lambda h: h.write(b"x"), force=False)
+    assert (tmp_path / "out.bin").read_bytes() == b"x" and _listing(tmp_path) == ["out.bin"]

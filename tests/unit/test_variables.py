@@ -69,13 +69,39 @@ def test_genesis_word_swap() -> None:
     assert Variable("b", 0xFF0003, "|u1").read(s) == 0x78
 
 
+def test_a_variable_is_read_only_where_a_block_holds_all_of_it() -> None:
+    two = AddressSpace([Block(0x10, np.array([1, 2], np.uint8)), Block(0x20, np.array([3, 4], np.uint8))])
+    assert Variable("v", 0x21, "|u1").read(two) == 4
+    assert Variable("v", 0x11, ">u2").read(two) is None  # runs into the gap
+    assert Variable("v", 0x0F, ">u2").read(two) is None  # starts before the first block
+    odd = AddressSpace([Block(0xFF0000, np.array([0x22, 0x11, 0x33], np.uint8), swap16=True)])
+    assert Variable("v", 0xFF0000, ">u2").read(odd) == 0x1122
+    assert Variable("v", 0xFF0002, "|u1").read(odd) is None  # its word's other byte is missing
+
+
 def test_malformed_data_json_names_file_and_key(tmp_path: Path) -> None:
     path = tmp_path / "data.json"
     path.write_text(json.dumps({"info": {"lives": {"address": 5}}}))
     with pytest.raises(ContentError, match=r"data.json.*'lives'.*type"):
         load_variables(path)
+    cases = {
+        json.dumps({"info": [1]}): r"expected \{\"info\"",
+        json.dumps([]): r"expected \{\"info\"",
+        json.dumps({"info": {"lives": 5}}): "'lives' needs an 'address' and a 'type'",
+        json.dumps({"info": {"lives": {"type": "|u1"}}}): "'lives' needs an 'address' and a 'type'",
+        json.dumps({"info": {"lives": {"address": "5", "type": "|u1"}}}): "'lives' has a bad address or type '|u1'",
+        json.dumps({"info": {"lives": {"address": 5, "type": 7}}}): "'lives' has a bad address or type 7",
+        json.dumps({"info": {"lives": {"address": 5, "type": ">u9"}}}): "'lives' has a bad address or type '>u9'",
+        json.dumps({"info": {"lives": {"address": 5, "type": "|u1", "mask": "0xff"}}}): "'lives' has a non-integer mask",
+    }
+    for text, message in cases.items():
+        path.write_text(text)
+        with pytest.raises(ContentError, match=message):
+            load_variables(path)
+    path.write_text(json.dumps({"info": {"lives": {"address": 5, "type": "<=u4", "mask": 255}}}))
+    assert load_variables(path) == {"lives": Variable("lives", 5, "<=u4", 255)}
     path.write_text("{not json")
-    with pytest.raises(ContentError, match="data.json"):
+    with pytest.raises(ContentError, match="data.json: cannot read JSON"):
         load_variables(path)
 
 
