@@ -267,8 +267,8 @@ def summary(outcomes: list[Outcome]) -> str:
     ]
     seen: set[str] = set()
     for o in bad:
-        kind = o.error[:60]
-        if kind not in seen:
+        kind = o.error[:30]
+        if kind not in seen and len(seen) < 12:
             seen.add(kind)
             lines.append(f"  e.g. {o.label}: {o.error or f'{o.seconds:.2f} s, {o.peak >> 20} MiB'}")
     return "\n".join(lines)
