@@ -46,6 +46,7 @@ __all__ = ["decode", "decode_pieces", "decode_stream"]
 
 _BLOCK_BYTES = 1 << 18  # text per block of lines in decode_pieces: bounds its per-line index arrays
 _HEAD_BYTES = 1 << 16  # decode_stream needs the first frame line to start within this many bytes
+_HEAD_LINES = 16  # ... after at most this many lines
 _TAIL_BYTES = 1 << 16  # ... and at most this much after the last regular one ("[/Input]", a final line)
 
 
@@ -249,10 +250,13 @@ def _take(stream: Iterator[bytes], at_least: int) -> bytes:
 
 
 def _head_lines(head: bytes) -> tuple[list[bytes], int] | None:
-    """The lines before the first frame line, '\\r' removed as :func:`decode` does, and where that line starts."""
+    """The lines before the first frame line, '\\r' removed as :func:`decode` does, and where that line starts.
+
+    The writers put two lines there; a log with more than ``_HEAD_LINES`` is not regular.
+    """
     lines: list[bytes] = []
     pos = len(BOM) if head.startswith(BOM) else 0
-    while (end := head.find(b"\n", pos, _HEAD_BYTES)) >= 0:
+    while len(lines) <= _HEAD_LINES and (end := head.find(b"\n", pos, _HEAD_BYTES)) >= 0:
         line = head[pos:end]
         if len(line) > LINE_LIMIT:
             return None

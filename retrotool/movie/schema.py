@@ -19,7 +19,8 @@ from typing import Any
 
 __all__ = ["CORE_NAME", "DOCUMENT", "DOCUMENT_LIMIT", "SchemaError", "validate"]
 
-CORE_NAME = re.compile(r"[a-z0-9_]{1,64}")  # a libretro core's base name (genesis_plus_gx), never a path
+# a libretro core's base name (genesis_plus_gx, mesen-s): no '/', no '.', so never a path nor a file name
+CORE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_+-]{0,63}")
 _HEX40 = re.compile(r"[0-9a-f]{40}")
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 _FILE_NAME = re.compile(r"[^/\\\x00-\x1f]{1,255}")  # one path component; '.' and '..' are refused apart

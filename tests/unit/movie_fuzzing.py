@@ -95,7 +95,7 @@ def _use_meta(meta: Mapping[str, Any]) -> None:
     if not all(isinstance(k, str) and isinstance(v, str) for k, v in options.items()):
         raise TypeError(f"options {options!r} are not strings")
     core = meta.get("core")
-    if core is not None and not (isinstance(core, str) and re.fullmatch(r"[a-z0-9_]{1,64}", core)):
+    if core is not None and not (isinstance(core, str) and re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_+-]{0,63}", core)):
         raise ValueError(f"core {core!r} is not a core name (a path would load any library)")
     rom = meta.get("rom_name")
     if rom is not None and not (isinstance(rom, str) and re.fullmatch(r"[^/\\\x00]{1,255}", rom) and rom.strip(".")):
@@ -155,7 +155,7 @@ def rezip(entries: list[tuple[str, bytes, int]]) -> bytes:
         for name, data, compression in entries:
             info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
             info.compress_type = compression
-            zf.writestr(info, data)
+            zf.writestr(info, data, compresslevel=1 if compression == zipfile.ZIP_DEFLATED else None)
     return buffer.getvalue()
 
 

@@ -85,6 +85,8 @@ def test_the_documents_retrotool_writes_are_valid() -> None:
         ("meta.core", "/tmp/x.so", "meta.core: '/tmp/x.so' is not a core name such as genesis_plus_gx"),
         ("meta.core", "./x.so", "meta.core: './x.so' is not a core name"),
         ("meta.core", "genesis_plus_gx_libretro.so", "is not a core name"),
+        ("meta.core", "..", "meta.core: '..' is not a core name"),
+        ("meta.core", "C:\\cores\\x.dll", "is not a core name"),
         ("meta.core", "", "meta.core: '' is not a core name"),
         # a ROM is named by a plain file name, never a path out of the movie's folder
         ("meta.rom_name", "../../etc/hostname", "meta.rom_name: '../../etc/hostname' is not a plain file name"),
@@ -119,6 +121,11 @@ def test_a_wrong_field_is_named(path: str, value: Any, expected: str) -> None:
 def test_the_document_must_be_an_object() -> None:
     assert _error([1, 2]) == "the document: must be an object, not a list"
     assert _error(None) == "the document: must be an object, not null"
+
+
+@pytest.mark.parametrize("name", ["genesis_plus_gx", "retrotool_testcore", "mesen-s", "bsnes2014_accuracy"])
+def test_core_names_of_libretro_cores_are_accepted(name: str) -> None:
+    assert movie.from_bytes(_with(_changed("meta.core", name))).meta["core"] == name
 
 
 def test_unknown_keys_are_kept_verbatim() -> None:
