@@ -84,6 +84,10 @@ class Outcome:
         return self.error not in ("", "refused") or self.seconds >= MAX_SECONDS or self.peak >= MAX_BYTES
 
 
+class BrokenMeta(Exception):
+    """The reader returned meta that replay or verify would trip over (counted apart from the reader's own)."""
+
+
 def _use_meta(meta: Mapping[str, Any]) -> None:
     """What replay and verify take from ``meta`` (retrotool/jobs.py), as the reader promises it.
 
@@ -110,7 +114,10 @@ def _use(m: movie.Movie, size: int) -> None:
     repr(m)
     m.checkpoints  # noqa: B018  # parses meta's checkpoints
     m.masks()
-    _use_meta(m.meta)
+    try:
+        _use_meta(m.meta)
+    except Exception as exc:
+        raise BrokenMeta(f"{type(exc).__name__}: {exc}") from exc
     if size <= ROUND_TRIP_LIMIT:
         try:
             data = movie.to_bytes(m)
@@ -132,7 +139,7 @@ def check(data: bytes, label: str = "<case>") -> Outcome:
     except BaseException as exc:  # noqa: BLE001  # MemoryError, RecursionError ... are findings too
         if isinstance(exc, KeyboardInterrupt):
             raise
-        error = f"{type(exc).__name__}: {str(exc)[:200]}"
+        error = f"{type(exc).__name__}: {str(exc)[:200]}"  # BrokenMeta: the meta callers get is unusable
     seconds = time.process_time() - started
     return Outcome(label, error, seconds, tracemalloc.get_traced_memory()[1] - before)
 

@@ -4,7 +4,9 @@ Two sources (see movie_fuzzing.py): a seeded byte-mutation corpus of the example
 movies, ``RETROTOOL_FUZZ_CASES`` cases (default 20,000, in chunks so a failure names
 its case numbers), and hypothesis strategies that build movies field by field:
 headers, key lines, frame lines, retrotool.json documents, zip entry names and
-compression. ``python tests/unit/movie_fuzzing.py --help`` runs and tallies them.
+compression, ``RETROTOOL_FUZZ_EXAMPLES`` each (default 200). That is 21,000 cases, about
+70 s of CPU, in every run of the suite; ``python tests/unit/movie_fuzzing.py --help``
+runs and tallies them without failing.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from retrotool import movie, systems
 
 CASES = int(os.environ.get("RETROTOOL_FUZZ_CASES", "20000"))
 CHUNK = 2500
-EXAMPLES = int(os.environ.get("RETROTOOL_FUZZ_EXAMPLES", "400"))
+EXAMPLES = int(os.environ.get("RETROTOOL_FUZZ_EXAMPLES", "200"))
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
 SYSTEMS = ("Genesis", "Snes", "Nes", "GbAdvance", "GameBoy", "Atari2600", "PCEngine", "Sms", "Test")
 PLATFORMS = ("GEN", "SNES", "NES", "GBA", "GB", "A26", "PCE", "SMS", "Test", "N64", "", "gen", "Genesis")
@@ -120,7 +122,7 @@ def key_line_logs(draw: st.DrawFn) -> tuple[str, bytes]:
         key = "LogKey:" + "".join("#" + "".join(t + "|" for t in g) for g in groups)
     else:
         key = "".join(t + "|" for g in groups for t in g)
-    key *= draw(st.sampled_from([1, 1, 1, 50, 5000]))
+    key *= draw(st.sampled_from([1, 1, 1, 50, 2000]))
     widths = [draw(st.integers(0, 20)) for _ in range(draw(st.integers(1, 6)))]
     line = "|" + "|".join("." * w for w in widths) + "|"
     frames = [line] * draw(st.integers(0, 5)) + draw(st.lists(ODD_TEXT, max_size=3))
