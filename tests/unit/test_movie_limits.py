@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import subprocess
 import sys
+import tempfile
 import time
 import tracemalloc
 import zipfile
@@ -204,3 +205,31 @@ def test_a_checkpoint_document_within_the_limit_round_trips() -> None:
     too_many = m.with_meta(checkpoints=points * 2)
     with pytest.raises(MovieFormatError, match=r"over the 4194304 a reader accepts \(30000 checkpoints\)"):
         movie.to_bytes(too_many)
+
+
+def main() -> None:
+    """Print, for benchmarks/RESULTS.md, what reading each reported input costs in a fresh process."""
+    cases = {
+        "100 MiB key line": _zip(_repeat(b"[Input]\nLogKey:#", b"P1 Up|" * (1 << 16), 100 * MiB // (6 << 16))),
+        "511 MiB of newlines": _zip(_repeat(b"", b"\n" * (16 * MiB), 511 // 16), level=1),
+        "1,000,000 frames, 2 players": movie.to_bytes(_long_movie(1_000_000)),
+        "the same, irregular lines": _irregular(movie.to_bytes(_long_movie(1_000_000))),
+        "the same, size declared 500 MiB": _lying(movie.to_bytes(_long_movie(1_000_000))),
+    }
+    script = _RSS_SCRIPT.replace("m = movie.from_bytes(data)", (
+        "import time\nstarted = time.process_time()\ntry:\n    m = movie.from_bytes(data, 'x.bk2')\n"
+        "    n, out = m.buttons.nbytes, f'{m.frames} frames'\nexcept Exception as e:\n    n, out = 0, str(e)"
+    )).replace('print(before, status("VmHWM"), m.buttons.nbytes)', (
+        "print(f'{time.process_time() - started:.2f} | {(status(\"VmHWM\") - before) / 2**20:.1f} | "
+        "{n / 2**20:.1f} | {out}')"
+    ))
+    with tempfile.TemporaryDirectory() as folder:
+        for name, data in cases.items():
+            path = Path(folder) / "case.bk2"
+            path.write_bytes(data)
+            run = subprocess.run([sys.executable, "-c", script, str(path)], capture_output=True, text=True, check=True)
+            print(f"| {name} | {len(data) / 1000:,.0f} KB | {run.stdout.strip()} |")
+
+
+if __name__ == "__main__":
+    main()
