@@ -13,6 +13,7 @@ import contextlib
 import json
 import logging
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -21,9 +22,10 @@ from retrotool import systems
 from retrotool.errors import MovieFormatError, UnknownSystemError
 from retrotool.movie.convention import pressed_in_reset_row
 from retrotool.movie.header import Header, parse_header
-from retrotool.movie.inputlog import DecodedLog, decode, decode_stream
+from retrotool.movie.inputlog import DecodedLog, decode_pieces, decode_stream
 from retrotool.movie.layout import Dialect
 from retrotool.movie.model import Movie, StateFormat
+from retrotool.movie.schema import DOCUMENT_LIMIT, SchemaError, validate
 from retrotool.movie.zipio import Archive, MiB, open_archive, zstd_decompress
 
 __all__ = ["from_bytes", "read"]
@@ -36,6 +38,7 @@ SMALL_LIMIT = 1 * MiB
 EXTRA_LIMIT = 64 * MiB
 EXTRAS_TOTAL_LIMIT = 256 * MiB
 MAX_META_DEPTH = 64  # retrotool's own meta is shallow; deeper data would only exhaust the stack
+_VERSION = re.compile(rb"[0-9]{1,4}")
 
 _LUMPS = {
     "Input Log.txt": "input",
@@ -71,9 +74,9 @@ def _classify(names: tuple[str, ...]) -> _Entries:
     return _Entries(lumps, tuple(extras))
 
 
-def _small_text(archive: Archive, entries: _Entries, role: str) -> bytes | None:
+def _small_text(archive: Archive, entries: _Entries, role: str, limit: int = SMALL_LIMIT) -> bytes | None:
     name = entries.lumps.get(role)
-    return None if name is None else archive.read(name, SMALL_LIMIT)
+    return None if name is None else archive.read(name, limit)
 
 
 def _zip_version(archive: Archive, entries: _Entries) -> int:
@@ -81,28 +84,31 @@ def _zip_version(archive: Archive, entries: _Entries) -> int:
     for role in ("bizzip", "bizstate"):
         raw = _small_text(archive, entries, role)
         if raw is not None:
-            text = raw.decode("utf-8", "replace").strip()
-            if not text.isdigit():
-                raise MovieFormatError(f"{archive.label}: {entries.lumps[role]!r} holds {text[:20]!r}, not a version")
+            text = raw.strip()
+            if not _VERSION.fullmatch(text):  # ASCII digits only: str.isdigit() also takes '²'
+                shown = text[:20].decode("utf-8", "replace")
+                raise MovieFormatError(f"{archive.label}: {entries.lumps[role]!r} holds {shown!r}, not a version number")
             return int(text)
     return 0
 
 
 def _retrotool_doc(archive: Archive, entries: _Entries) -> dict[str, Any]:
-    raw = _small_text(archive, entries, "retrotool")
+    """retrotool.json, parsed and checked against the schema (schema.py) as a whole."""
+    raw = _small_text(archive, entries, "retrotool", DOCUMENT_LIMIT)
     if raw is None:
         return {}
     try:
         doc = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise MovieFormatError(f"{archive.label}: retrotool.json is not valid JSON ({exc})") from exc
-    if not isinstance(doc, dict) or not isinstance(doc.get("meta", {}), dict):
-        raise MovieFormatError(f"{archive.label}: retrotool.json must be an object with an object 'meta'")
-    if not isinstance(doc.get("system", ""), str):
-        raise MovieFormatError(f"{archive.label}: retrotool.json 'system' must be a string")
     if _depth(doc) > MAX_META_DEPTH:
         raise MovieFormatError(f"{archive.label}: retrotool.json nests deeper than {MAX_META_DEPTH} levels")
-    return doc
+    try:
+        validate(doc)
+    except SchemaError as exc:
+        raise MovieFormatError(f"{archive.label}: retrotool.json {exc}") from exc
+    result: dict[str, Any] = doc
+    return result
 
 
 def _depth(value: Any) -> int:
@@ -167,13 +173,13 @@ def _input_log(archive: Archive, entries: _Entries, system: systems.System, head
     default: Dialect = "stable-retro" if version.startswith("Retro") else "bizhawk"
     with contextlib.closing(archive.pieces(name, INPUT_LOG_LIMIT)) as pieces:
         decoded = decode_stream(pieces, archive.size(name), system, default)
-    if decoded is not None:
-        return decoded
-    text = archive.read(name, INPUT_LOG_LIMIT)  # irregular or malformed: decode reads any shape, names bad lines
-    try:
-        return decode(text, system, default)
-    except MovieFormatError as exc:
-        raise MovieFormatError(f"{archive.label}: {exc}") from exc
+    if decoded is None:  # irregular or malformed: inflated again for the decoder that reads any shape
+        with contextlib.closing(archive.pieces(name, INPUT_LOG_LIMIT)) as pieces:
+            try:
+                decoded = decode_pieces(pieces, system, default)
+            except MovieFormatError as exc:
+                raise MovieFormatError(f"{archive.label}: {exc}") from exc
+    return decoded
 
 
 def _read_archive(archive: Archive) -> Movie:
@@ -189,6 +195,8 @@ def _read_archive(archive: Archive) -> Movie:
     system = _system(archive.label, header, doc)
     decoded = _input_log(archive, entries, system, header)
     state, state_format = _state(archive, entries, header, decoded.layout.dialect)
+    if decoded.buttons.shape[0] == 0:  # checked last: any other problem of the file is the one to tell
+        raise MovieFormatError(f"{archive.label}: {entries.lumps['input']!r} holds no frames (no line starting with '|')")
     if any(k == "StartsFromSaveRam" and v.strip().lower() == "true" for k, v in header):
         log.warning("%s starts from SaveRAM, which retrotool does not model; it replays from power-on", archive.label)
     movie = Movie(

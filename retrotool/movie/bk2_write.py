@@ -25,7 +25,7 @@ import numpy as np
 
 from retrotool import outputs, systems
 from retrotool.errors import MovieFormatError
-from retrotool.movie import convention
+from retrotool.movie import convention, schema
 from retrotool.movie.header import bizhawk_header, format_header, sr_header
 from retrotool.movie.inputlog import EncodedLog
 from retrotool.movie.layout import SR_CONSOLE, Dialect, bizhawk_layout, sr_layout
@@ -45,8 +45,19 @@ _RESERVED = frozenset(
 
 
 def _retrotool_json(movie: Movie, shift: int) -> ZipEntry:
+    """The document the reader will check against the same schema: what it would refuse is not written."""
     doc = {"format": 1, "system": movie.system, "meta": convention.shift_checkpoints(movie.meta_json(), shift)}
-    return ZipEntry("retrotool.json", (json.dumps(doc, indent=1, ensure_ascii=False) + "\n").encode("utf-8"))
+    try:
+        schema.validate(doc)
+    except schema.SchemaError as exc:
+        raise MovieFormatError(f"cannot write this movie's retrotool.json: {exc}") from exc
+    data = (json.dumps(doc, indent=1, ensure_ascii=False) + "\n").encode("utf-8")
+    if len(data) > schema.DOCUMENT_LIMIT:
+        raise MovieFormatError(
+            f"this movie's retrotool.json would be {len(data)} bytes, over the {schema.DOCUMENT_LIMIT} a reader "
+            f"accepts ({len(movie.meta.get('checkpoints', ()))} checkpoints): record with fewer checkpoints"
+        )
+    return ZipEntry("retrotool.json", data)
 
 
 def _extras(movie: Movie) -> list[ZipEntry]:
@@ -127,6 +138,8 @@ def unrecorded_presses(movie: Movie, system: systems.System) -> list[tuple[str, 
 def _entries(movie: Movie, dialect: Dialect) -> list[ZipEntry]:
     """Every entry of the file, checked before anything is written; the input log is made as it is written."""
     system = systems.get(movie.system)
+    if movie.frames == 0:
+        raise MovieFormatError("a movie without frames cannot be written: readers refuse an input log with no frames")
     if dialect == "stable-retro":
         entries, shift = _stable_retro(movie, system)
     elif dialect == "bizhawk":

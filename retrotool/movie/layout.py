@@ -26,6 +26,8 @@ SR_CONSOLE = ("Reset", "Power")  # what stable-retro meant to write as "LogKey:#
 _SR_CONSOLE_CHARS = ("r", "P")
 _SR_DEBRIS = "LogKey:#Reset|Power|#"  # formats.md §3.3: leftovers after a short key line
 AXIS_TEMPLATE = "    0,"
+MAX_COLUMNS = 256  # controls in a key line; five players' pads and a console need under 100
+MAX_CONSOLE = 8  # console controls (Power, Reset, FDS disk sides...); each costs a byte per frame
 _PLAYER_NAME = re.compile(r"P(\d+) (.+)")
 
 
@@ -244,7 +246,19 @@ def _parse_logkey(system: System, line: str, lineno: int) -> Layout:
 
 
 def parse_key_line(system: System, line: str, lineno: int) -> Layout:
-    """The layout a key line describes: ``LogKey:#…`` (BizHawk) or ``P1 Name|…`` (stable-retro)."""
-    if line.startswith("LogKey:"):
-        return _parse_logkey(system, line, lineno)
-    return _parse_sr_key(system, line, lineno)
+    """The layout a key line describes: ``LogKey:#…`` (BizHawk) or ``P1 Name|…`` (stable-retro).
+
+    A key line is untrusted: the columns and console controls it may name are bounded,
+    since each costs time per frame line and memory per frame.
+    """
+    layout = _parse_logkey(system, line, lineno) if line.startswith("LogKey:") else _parse_sr_key(system, line, lineno)
+    columns = sum(len(g) for g in layout.groups)
+    if columns > MAX_COLUMNS:
+        raise MovieFormatError(f"Input Log.txt line {lineno}: the key line names {columns} controls, "
+                               f"more than the {MAX_COLUMNS} a movie may have")
+    if len(layout.console_names) > MAX_CONSOLE:
+        raise MovieFormatError(f"Input Log.txt line {lineno}: the key line names {len(layout.console_names)} console "
+                               f"controls, more than the {MAX_CONSOLE} a movie may have")
+    if not any(c.kind == "button" for g in layout.groups for c in g):
+        raise MovieFormatError(f"Input Log.txt line {lineno}: the key line names no player's buttons")
+    return layout

@@ -46,10 +46,15 @@ class Checkpoint:
         try:
             frame, ram, screen = raw["frame"], raw["ram_sha256"], raw["screen_sha256"]
         except (KeyError, TypeError) as exc:
-            raise MovieFormatError(f"retrotool.json: malformed checkpoint {raw!r}") from exc
+            raise MovieFormatError(f"retrotool.json: malformed checkpoint {_brief(raw)}") from exc
         if type(frame) is not int or frame < 0 or not isinstance(ram, str) or not isinstance(screen, str):
-            raise MovieFormatError(f"retrotool.json: malformed checkpoint {raw!r}")
+            raise MovieFormatError(f"retrotool.json: malformed checkpoint {_brief(raw)}")
         return cls(frame=frame, ram_sha256=ram, screen_sha256=screen)
+
+
+def _brief(value: Any, width: int = 80) -> str:
+    text = repr(value)
+    return text if len(text) <= width else text[:width] + "…"
 
 
 def _freeze(value: Any) -> Any:
@@ -100,8 +105,9 @@ class Movie:
     retrotool's own JSON data (core, options, content SHA-1, checkpoints), stored in a
     ``retrotool.json`` entry that other readers ignore.
 
-    ``_owned`` is for the codec alone: it says ``buttons`` and ``console`` were just
-    made for this movie and nothing else refers to them, so they need no copy.
+    ``_owned`` is for the codec alone: it says ``buttons``, ``console`` and ``meta`` were
+    just made for this movie (meta parsed from JSON) and nothing else refers to them,
+    so they need no copy.
     """
 
     system: str
@@ -138,7 +144,7 @@ class Movie:
         set_(self, "state", None if self.state is None else bytes(self.state))
         set_(self, "state_format", self.state_format if self.state is not None else "libretro")
         set_(self, "extras", tuple((str(n), bytes(d)) for n, d in self.extras))
-        set_(self, "meta", _freeze(json.loads(json.dumps(_thaw(self.meta)))))
+        set_(self, "meta", _freeze(self.meta if _owned else json.loads(json.dumps(_thaw(self.meta)))))
 
     def _console(self, frames: int, owned: bool) -> tuple[np.ndarray, tuple[str, ...]]:
         names = tuple(str(n) for n in self.console_names)
@@ -169,7 +175,10 @@ class Movie:
     @property
     def checkpoints(self) -> tuple[Checkpoint, ...]:
         """Verification checkpoints stored in ``meta["checkpoints"]``."""
-        return tuple(Checkpoint.from_json(c) for c in self.meta.get("checkpoints", ()))
+        stored = self.meta.get("checkpoints", ())
+        if not isinstance(stored, tuple):  # frozen meta holds lists as tuples
+            raise MovieFormatError(f"retrotool.json: meta.checkpoints must be a list, not {type(stored).__name__}")
+        return tuple(Checkpoint.from_json(c) for c in stored)
 
     def masks(self) -> np.ndarray:
         """Buttons as libretro joypad masks, ``uint16[frames, players]``."""
