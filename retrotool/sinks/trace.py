@@ -42,7 +42,10 @@ class TraceSink:
 
     def open(self, info: ReplayInfo) -> None:
         self._tmp = outputs.temp_name(self.target)
-        self._file = open(self._tmp, "w", encoding="utf-8")
+        try:
+            self._file = open(self._tmp, "x", encoding="utf-8")  # exclusively: never through what is there
+        except OSError as e:
+            raise RetroToolError(f"cannot write {self.target}: {e.strerror}") from None
 
     def consume(self, batch: FrameBatch) -> None:
         if self._file is None:
