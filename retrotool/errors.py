@@ -14,6 +14,7 @@ Hierarchy::
     ├── StateError            a savestate cannot be made or loaded
     ├── DesyncError           a replay diverged from its recorded checkpoints
     ├── OutputExistsError     refusing to overwrite an existing output file
+    ├── DiskFullError         an output cannot be written: no space left (or a quota reached)
     ├── EncoderError          ffmpeg or another encoder failed
     └── DatasetExistsError    refusing to overwrite an existing dataset
 """
@@ -25,6 +26,7 @@ __all__ = [
     "CoreError",
     "DatasetExistsError",
     "DesyncError",
+    "DiskFullError",
     "EncoderError",
     "MovieFormatError",
     "OutputExistsError",
@@ -64,6 +66,10 @@ class DesyncError(RetroToolError):
 
 class OutputExistsError(RetroToolError):
     """An output file already exists and overwriting was not requested."""
+
+
+class DiskFullError(RetroToolError):
+    """No space left on the device (or a quota reached): writing more outputs there fails alike."""
 
 
 class EncoderError(RetroToolError):

@@ -19,6 +19,7 @@ that package is missing: same bytes format, only slower.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import queue
 import shutil
@@ -153,12 +154,15 @@ class Column:
         return Part(f"{self.name}.npy", self.path, self._crc & _MAX32, self._compressed, self._size)
 
     def abandon(self) -> None:
+        """Stop and remove the column; never raises (it runs while an error, often a full disk, is on its way)."""
         self._stop()
         self._failure = None
         if self._file is not None:
-            self._file.close()
+            with contextlib.suppress(OSError):  # closing flushes, which fails again on a full disk: the bytes go anyway
+                self._file.close()
             self._file = None
-        self.path.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            self.path.unlink(missing_ok=True)
 
 
 def assemble(parts: Sequence[Part], out: IO[bytes]) -> None:

@@ -329,4 +329,4 @@ class DatasetSink:
                             total_reward=self._return, terminated=self._last_done)
 
     def _disk_error(self, e: OSError) -> RetroToolError:
-        return RetroToolError(f"cannot write episode {self.target}: {e.strerror or e}")
+        return outputs.write_error(self.target, e)
