@@ -26,6 +26,11 @@ def _raise(signum: int, frame: FrameType | None) -> None:
     raise Terminated()
 
 
+def raise_on_sigterm() -> None:
+    """From now on (main thread only), SIGTERM raises Terminated: for a process of retrotool's own (a job's)."""
+    signal.signal(signal.SIGTERM, _raise)
+
+
 @contextlib.contextmanager
 def sigterm_raises() -> Iterator[None]:
     """Within the block (main thread only), SIGTERM raises Terminated."""

@@ -90,8 +90,8 @@ class Run:
         self._watch = emulator.watch(variables, self.batch, ram=rams) if variables or rams else None
         try:
             for s in self.sinks:
+                self._opened.append(s)  # closed even if its open() fails halfway: it may have made a temporary
                 s.open(self.info)
-                self._opened.append(s)
         except BaseException as e:
             self.close(e)
             raise

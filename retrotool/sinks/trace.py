@@ -68,7 +68,9 @@ class TraceSink:
 
     def close(self, error: BaseException | None) -> Path | None:
         """The trace file, once in place."""
-        if self._file is None or self._tmp is None:
+        if self._file is None or self._tmp is None:  # open() did not get far (interrupted): what it made goes
+            if self._tmp is not None:
+                outputs.discard(self._tmp)
             return None
         try:
             self._file.close()

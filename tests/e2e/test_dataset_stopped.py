@@ -8,6 +8,7 @@ finished without listing them are made again.
 
 from __future__ import annotations
 
+import os
 import shutil
 import signal
 import subprocess
@@ -122,3 +123,35 @@ def test_a_full_disk_is_one_clear_error_and_leaves_only_the_manifest(tmp_path: P
     assert "No space left on device; the disk is full" in stderr and stderr.endswith("exit 1\n"), stderr
     left = dict(line.rsplit(" ", 1) for line in (tmp_path / "left.txt").read_text().splitlines())
     assert sorted(left) == ["", "ds", "ds/manifest.json"], left  # no observations.part, no temporary folder
+
+
+def _session(sid: int) -> list[int]:
+    found = []
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            if os.getsid(int(proc.name)) == sid and "Z" not in (proc / "stat").read_text().rsplit(")", 1)[1][:3]:
+                found.append(int(proc.name))
+        except (OSError, ProcessLookupError):
+            continue
+    return found
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL])
+def test_stopping_a_dump_stops_its_workers_at_once_and_they_clean_up(tmp_path: Path, buttons, sig: int) -> None:
+    """Before, SIGTERM waited for every movie in progress to finish (75 s for a long one)."""
+    _record(tmp_path / "long.bk2", buttons(1_000_000, 1, seed=3))
+    _record(tmp_path / "short.bk2", buttons(120, 1, seed=4))
+    proc = subprocess.Popen([sys.executable, "-m", "retrotool", "dump-dataset", "long.bk2", "short.bk2", "-o", "ds",
+                             "--workers", "2"], cwd=tmp_path, text=True, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, start_new_session=True)
+    deadline = time.monotonic() + 60
+    while not list((tmp_path / "ds").glob(".long-*")) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    t0 = time.monotonic()
+    proc.send_signal(sig)  # to the command only, as `kill PID` does
+    _, stderr = proc.communicate(timeout=120)
+    while _session(proc.pid) and time.monotonic() < t0 + 30:
+        time.sleep(0.01)
+    assert time.monotonic() - t0 < 10 and not _session(proc.pid), "the workers went on"
+    assert proc.returncode in (-signal.SIGKILL, 128 + signal.SIGTERM) and "Traceback" not in stderr, stderr
+    assert not list((tmp_path / "ds").glob(".*")), "a worker left its temporary"
