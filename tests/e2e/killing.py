@@ -109,8 +109,10 @@ def hunt(scenario: Scenario, folder: Path, kills: int, seed: int = 0) -> Tally:
         tally.problems.append(f"a whole run failed: {stderr.decode()[-500:]} {scenario.complete(folder)}")
         return tally
     rng = random.Random(seed)
-    for k in range(kills):
-        sig = (signal.SIGKILL, signal.SIGTERM)[k % 2]
+    for k in range(3 * kills):  # until `kills` signals reached a running command (some runs finish first)
+        if sum(tally.kills.values()) >= kills:
+            break
+        sig = (signal.SIGKILL, signal.SIGTERM)[sum(tally.kills.values()) % 2]
         _kill_once(scenario, folder, tally, sig, rng.uniform(0, tally.whole_run * 1.05), k)
     stderr = _end(_start(scenario, folder), tally, "the last run")
     if scenario.complete(folder) is not None:
