@@ -33,8 +33,8 @@ def main() -> None:
     args = parser.parse_args()
     print(f"# {time.strftime('%Y-%m-%d %H:%M')} ({platform.machine()}, Python {platform.python_version()})")
     print("| command | whole run (s) | SIGKILL | SIGTERM | ended first | complete output after | "
-          "SIGKILL runs leaving temporaries | problems |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
+          "SIGKILL runs leaving temporaries | tracebacks after SIGKILL | problems |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
     failed = False
     with tempfile.TemporaryDirectory(prefix="bench-kill-") as tmp:
         for scenario in scenarios(Path(tmp)):
@@ -43,7 +43,7 @@ def main() -> None:
             problems = "; ".join(t.problems)[:300] or "none"
             failed |= bool(t.problems)
             print(f"| `{scenario.name}` | {t.whole_run:.2f} | {t.kills['SIGKILL']} | {t.kills['SIGTERM']} | "
-                  f"{t.finished_first} | {t.complete_outputs} | {t.left_after_kill} | {problems} |", flush=True)
+                  f"{t.finished_first} | {t.complete_outputs} | {t.left_after_kill} | {t.sigkill_tracebacks} | {problems} |", flush=True)
     sys.exit(1 if failed else 0)
 
 

@@ -57,6 +57,7 @@ class Tally:
     finished_first: int = 0  # the run ended before the signal came
     complete_outputs: int = 0  # kills after which the final output existed (and was complete)
     left_after_kill: int = 0  # SIGKILL runs that left temporaries (the next run sweeps them)
+    sigkill_tracebacks: int = 0  # SIGKILL runs after which a process it had started printed a traceback
     problems: list[str] = field(default_factory=list)  # every broken promise, described
     whole_run: float = 0.0  # seconds of a run not stopped
 
@@ -102,9 +103,10 @@ def hunt(scenario: Scenario, folder: Path, kills: int, seed: int = 0) -> Tally:
     tally = Tally(scenario.name)
     folder.mkdir(parents=True, exist_ok=True)
     scenario.prepare(folder)
-    t0 = time.monotonic()
-    stderr = _end(_start(scenario, folder), tally, "the first whole run")
-    tally.whole_run = time.monotonic() - t0
+    for _ in range(2):  # the shorter of two: the first may pay for cold caches
+        t0 = time.monotonic()
+        stderr = _end(_start(scenario, folder), tally, "a whole run")
+        tally.whole_run = min(tally.whole_run or float("inf"), time.monotonic() - t0)
     if scenario.complete(folder) is not None or scenario.leftovers(folder):
         tally.problems.append(f"a whole run failed: {stderr.decode()[-500:]} {scenario.complete(folder)}")
         return tally
@@ -138,8 +140,10 @@ def _kill_once(scenario: Scenario, folder: Path, tally: Tally, sig: signal.Signa
         tally.finished_first += 1
     what = f"run {k} ({sig.name} after {delay:.2f} s)"
     stderr = _end(proc, tally, what).decode()
-    if "Traceback" in stderr:
+    if "Traceback" in stderr and (sig == signal.SIGTERM or finished):
         tally.problems.append(f"{what}: a traceback: {stderr[-400:]}")
+    elif "Traceback" in stderr:  # a worker starting up when its parent vanished: nothing is promised after kill -9
+        tally.sigkill_tracebacks += 1
     why = scenario.complete(folder)
     if why is not None:
         tally.problems.append(f"{what}: {why}")
