@@ -26,9 +26,23 @@ def _raise(signum: int, frame: FrameType | None) -> None:
     raise Terminated()
 
 
-def raise_on_sigterm() -> None:
-    """From now on (main thread only), SIGTERM raises Terminated: for a process of retrotool's own (a job's)."""
-    signal.signal(signal.SIGTERM, _raise)
+def _stop_once(signum: int, frame: FrameType | None) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # what comes next (the zygote passing a Ctrl-C on as SIGTERM)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # must not cut the clean-up short
+    raise KeyboardInterrupt if signum == signal.SIGINT else Terminated()
+
+
+def stop_job_on_signals(sigint: bool = True) -> None:
+    """In a job's process (main thread): the first SIGTERM (or SIGINT) stops it as Ctrl-C does; later ones are ignored.
+
+    A job is sent both when the user presses Ctrl-C (to the whole process
+    group) and its caller then stops its workers: the second must not
+    interrupt the clean-up the first started. Its parent kills it if that
+    takes too long.
+    """
+    if sigint:
+        signal.signal(signal.SIGINT, _stop_once)
+    signal.signal(signal.SIGTERM, _stop_once)
 
 
 @contextlib.contextmanager

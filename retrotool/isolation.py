@@ -72,8 +72,8 @@ def _forked(conn: Connection, fn: Job[Any], arg: Any, on_sigint: Callable[..., o
     """A job's process, forked from a zygote: run it, then leave without running the zygote's exit code."""
     code = 1
     try:
-        signal.signal(signal.SIGINT, on_sigint)  # what a spawned process would have: Ctrl-C stops a job
-        interrupts.raise_on_sigterm()  # and SIGTERM stops it the same way
+        signal.signal(signal.SIGINT, on_sigint)  # what a spawned process would have (SIG_IGN in a background job)
+        interrupts.stop_job_on_signals(sigint=on_sigint != signal.SIG_IGN)  # Ctrl-C and SIGTERM stop a job, once
         signal.pthread_sigmask(signal.SIG_UNBLOCK, _TERM)  # blocked by the zygote around the fork
         try:
             conn.send(("ok", fn(arg, lambda message: conn.send(("progress", message)))))
