@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import signal
+import threading
 from collections.abc import Iterator
 from types import FrameType
 
@@ -43,6 +44,28 @@ def stop_job_on_signals(sigint: bool = True) -> None:
     if sigint:
         signal.signal(signal.SIGINT, _stop_once)
     signal.signal(signal.SIGTERM, _stop_once)
+
+
+@contextlib.contextmanager
+def deferred() -> Iterator[None]:
+    """Within the block, SIGINT and SIGTERM wait until its end: a clean-up is never cut in the middle.
+
+    A signal that came meanwhile is raised again right after the block, so
+    it does what it would have done (an exception, or the process's end).
+    Only the main thread runs signal handlers: elsewhere this does nothing.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    came: list[int] = []
+    previous = {s: signal.signal(s, lambda signum, frame: came.append(signum)) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+        for signum in dict.fromkeys(came):
+            signal.raise_signal(signum)
 
 
 @contextlib.contextmanager

@@ -119,6 +119,14 @@ def _zygote(conn: Connection) -> None:
     """
     on_sigint = signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the children; then `conn` closes
     signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        _serve(conn, on_sigint)
+    finally:  # leaving anyway: a SIGTERM now must not raise into the interpreter's exit (atexit handlers)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+
+def _serve(conn: Connection, on_sigint: Callable[..., object] | int | None) -> None:
+    """The zygote's loop: one forked child per job, until the parent goes or SIGTERM comes."""
     while not _Running.stopping:
         try:
             fn, arg = conn.recv()
@@ -188,10 +196,11 @@ class Zygote:
 
     def _start(self) -> None:
         ctx = multiprocessing.get_context("spawn")  # a clean interpreter: the parent may have threads and cores
-        self._conn, child = ctx.Pipe()
-        self._proc = ctx.Process(target=_zygote, args=(child,), name="retrotool-zygote", daemon=True)
-        self._proc.start()
-        child.close()
+        with interrupts.deferred():  # a start cut short leaves a process reading half its instructions (a traceback)
+            self._conn, child = ctx.Pipe()
+            self._proc = ctx.Process(target=_zygote, args=(child,), name="retrotool-zygote", daemon=True)
+            self._proc.start()
+            child.close()
 
     def run(self, fn: Job[A], arg: A, on_report: Report | None = None) -> Ended[A]:
         """`fn(arg, report)` in a fresh process; its messages go to `on_report`."""

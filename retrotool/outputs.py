@@ -27,6 +27,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
+from retrotool import interrupts
 from retrotool.errors import DiskFullError, OutputExistsError, RetroToolError
 
 
@@ -80,7 +81,15 @@ def commit(tmp: Path, target: Path, force: bool = True) -> None:
 
 
 def discard(tmp: Path) -> None:
-    tmp.unlink(missing_ok=True)
+    """Remove a temporary file; a signal waits until it is gone (see `interrupts.deferred`)."""
+    with interrupts.deferred():
+        tmp.unlink(missing_ok=True)
+
+
+def discard_tree(work: Path) -> None:
+    """Remove a temporary folder and all it holds, whatever is wrong with it; a signal waits until it is gone."""
+    with interrupts.deferred():
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def sweep(folder: Path, name: str | None = None) -> None:

@@ -31,7 +31,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from retrotool import isolation, movie as bk2, outputs, playback, session
+from retrotool import interrupts, isolation, movie as bk2, outputs, playback, session
 from retrotool.datasets import folder as datasets, minari as to_minari
 from retrotool.datasets.sink import DatasetOptions, DatasetSink, check_choice
 from retrotool.errors import DatasetExistsError, DiskFullError, RetroToolError
@@ -123,25 +123,43 @@ def dump_episode(job: Job, progress: Callable[[int, int], None] | None = None) -
 
 
 def open_output(out: Path, fmt: str, options: DatasetOptions, force: bool) -> dict[str, Any]:
-    """The manifest to continue, written (in progress) before anything else: a new one, or the folder's own."""
+    """The manifest to continue, written (in progress) before anything else: a new one, or the folder's own.
+
+    There is never a moment when the folder exists without a manifest: a new
+    one is made under a temporary name with its manifest, then renamed; an
+    old one replaced with force gets its new manifest before the rest goes.
+    """
     fresh = {"kind": datasets.KIND, "version": datasets.VERSION, "format": str(fmt), "options": options.as_dict(),
              "state": datasets.IN_PROGRESS, "episodes": []}
     try:
-        manifest = _existing(out, fmt, fresh, force)
+        if not out.exists():
+            _create(out, fresh)
+            return fresh
+        manifest, clear = _existing(out, fmt, fresh, force)
+        manifest["state"] = datasets.IN_PROGRESS
+        datasets.write_manifest(out, manifest)
+        if clear:
+            _empty(out, keep=datasets.MANIFEST)
     except OSError as e:
         raise RetroToolError(f"cannot prepare the dataset folder {out}: {e.strerror or e}") from None
-    manifest["state"] = datasets.IN_PROGRESS
-    datasets.write_manifest(out, manifest)
     return manifest
 
 
-def _existing(out: Path, fmt: str, fresh: dict[str, Any], force: bool) -> dict[str, Any]:
-    """The manifest of the folder to go on with, the folder made or emptied when there is none to keep."""
-    if not out.exists():
-        if not out.parent.is_dir():
-            raise RetroToolError(f"cannot create {out}: folder {out.parent} does not exist")
-        out.mkdir()
-        return fresh
+def _create(out: Path, manifest: dict[str, Any]) -> None:
+    """A new dataset folder, holding its manifest from the moment it appears."""
+    if not out.parent.is_dir():
+        raise RetroToolError(f"cannot create {out}: folder {out.parent} does not exist")
+    work = outputs.temp_name(out)
+    try:
+        work.mkdir()
+        datasets.write_manifest(work, manifest)
+        work.rename(out)
+    finally:
+        outputs.discard_tree(work)  # gone already once renamed
+
+
+def _existing(out: Path, fmt: str, fresh: dict[str, Any], force: bool) -> tuple[dict[str, Any], bool]:
+    """The manifest to go on with, and whether what the folder holds must go (with force, or leftovers)."""
     if not out.is_dir():
         raise DatasetExistsError(f"{out} is a file; choose another output folder")
     outputs.sweep(out)  # what killed runs left
@@ -153,28 +171,30 @@ def _existing(out: Path, fmt: str, fresh: dict[str, Any], force: bool) -> dict[s
         if left and not force:
             raise DatasetExistsError(f"{out} holds only episodes of a dump stopped before it had a manifest; "
                                      "pass --force to start it again")
-        _empty(out)
-        return fresh
+        return fresh, True
     if force:
-        _empty(out)
-        return fresh
+        return fresh, True
     if manifest["options"] != fresh["options"] or manifest["format"] != fmt:
         raise DatasetExistsError(
             f"{out} holds a dataset made with other options ({manifest['format']}, {manifest['options']}); "
             "pass --force to replace it, or choose another output folder"
         )
     drop_unlisted(out, manifest)
-    return manifest
+    return manifest, False
 
 
-def _empty(folder: Path) -> None:
-    """Remove what a folder holds (the folder stays: it may be a symlink the user made)."""
+def _empty(folder: Path, keep: str) -> None:
+    """Remove what a folder holds but `keep` (the folder stays: it may be a symlink the user made)."""
     for path in folder.iterdir():
-        shutil.rmtree(path) if path.is_dir() and not path.is_symlink() else path.unlink()
+        if path.name != keep:
+            shutil.rmtree(path) if path.is_dir() and not path.is_symlink() else path.unlink()
 
 
-def drop_unlisted(out: Path, manifest: dict[str, Any]) -> None:
-    """Remove episode files the manifest does not list: finished by a run stopped before it could list them."""
+def drop_unlisted(out: Path, manifest: dict[str, Any] | None = None) -> None:
+    """Remove episode files the manifest (by default the one on disk) does not list: a stopped run's."""
+    manifest = manifest if manifest is not None else datasets.read_manifest(out)
+    if manifest is None:
+        return
     listed = {r["file"] for r in manifest["episodes"]}
     for path in out.glob("*.npz"):
         if _EPISODE.fullmatch(path.name) and path.name not in listed:
@@ -276,8 +296,9 @@ def dump_dataset(
                 if progress is not None:
                     progress(done, len(todo))
                 _stop_early(outcome, strict, len(manifest["episodes"]))
-    finally:  # stopped or not: episodes finished meanwhile but not listed go (a re-run makes them again)
-        drop_unlisted(out, manifest)
+    finally:  # stopped or not: episodes finished meanwhile but not listed (on disk) go; a re-run makes them again
+        with interrupts.deferred():
+            drop_unlisted(out)
     minari = to_minari.build(out, manifest) if fmt == OutputFormat.MINARI and manifest["episodes"] else None
     manifest["state"] = datasets.COMPLETE
     datasets.write_manifest(out, manifest)
@@ -300,11 +321,12 @@ def _collect(out: Path, manifest: dict[str, Any], outcome: Outcome, steps: int) 
     """List a finished episode in the manifest (written at once), unless its shapes differ from the dataset's."""
     if outcome.record is None:
         return outcome, steps
-    why = _admit(manifest, outcome.record)
-    if why is not None:
-        (out / outcome.record["file"]).unlink(missing_ok=True)
-        return Outcome(outcome.movie, None, why), steps
-    datasets.write_manifest(out, manifest)
+    with interrupts.deferred():  # the manifest in memory and on disk list the same episodes
+        why = _admit(manifest, outcome.record)
+        if why is not None:
+            (out / outcome.record["file"]).unlink(missing_ok=True)
+            return Outcome(outcome.movie, None, why), steps
+        datasets.write_manifest(out, manifest)
     return outcome, steps + outcome.record["steps"]
 
 

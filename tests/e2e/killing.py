@@ -86,7 +86,12 @@ def _start(scenario: Scenario, folder: Path) -> subprocess.Popen[bytes]:
 
 def _end(proc: subprocess.Popen[bytes], tally: Tally, what: str) -> bytes:
     """Wait for the command and everything it started."""
-    _, stderr = proc.communicate(timeout=120)
+    try:
+        _, stderr = proc.communicate(timeout=120)
+    except subprocess.TimeoutExpired:
+        tally.problems.append(f"{what}: still running 120 s later")
+        os.killpg(proc.pid, signal.SIGKILL)
+        _, stderr = proc.communicate()
     deadline = time.monotonic() + 30
     while _session(proc.pid) and time.monotonic() < deadline:
         time.sleep(0.02)
@@ -139,7 +144,9 @@ def _kill_once(scenario: Scenario, folder: Path, tally: Tally, sig: signal.Signa
     else:
         tally.finished_first += 1
     what = f"run {k} ({sig.name} after {delay:.2f} s)"
+    t0 = time.monotonic()
     stderr = _end(proc, tally, what).decode()
+    what += f", ended {time.monotonic() - t0:.2f} s later"
     if "Traceback" in stderr and (sig == signal.SIGTERM or finished):
         tally.problems.append(f"{what}: a traceback: {stderr[-400:]}")
     elif "Traceback" in stderr:  # a worker starting up when its parent vanished: nothing is promised after kill -9
@@ -151,7 +158,8 @@ def _kill_once(scenario: Scenario, folder: Path, tally: Tally, sig: signal.Signa
         tally.complete_outputs += 1
     left = sorted(set(scenario.leftovers(folder)) - before)
     if left and (sig == signal.SIGTERM or finished):
-        tally.problems.append(f"{what}: temporaries left after {'a whole run' if finished else 'SIGTERM'}: {left}")
+        tally.problems.append(f"{what}: temporaries left after {'a whole run' if finished else 'SIGTERM'}: {left} "
+                              f"(it said: {stderr[-300:]!r})")
     elif left:
         tally.left_after_kill += 1
 
