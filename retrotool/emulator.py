@@ -27,11 +27,11 @@ from types import TracebackType
 
 import numpy as np
 
-from retrotool import cores, native
+from retrotool import cores, native, paths
 from retrotool.errors import ContentError, CoreError, RetroToolError
 from retrotool.memory import AddressSpace, Block, Watch, map_blocks
 from retrotool.sinks.contract import AvInfo, Picture, VariableLike
-from retrotool.systems import System
+from retrotool.systems import MAX_ROM_BYTES, System
 
 log = logging.getLogger(__name__)
 
@@ -50,10 +50,7 @@ class Rom:
     @classmethod
     def read(cls, path: str | os.PathLike[str]) -> Rom:
         rom = Path(path)
-        try:
-            data = rom.read_bytes()
-        except OSError as e:
-            raise ContentError(f"cannot read ROM {rom}: {e.strerror or e}") from None
+        data = paths.read_bounded(rom, MAX_ROM_BYTES, "ROM", ContentError)
         return cls(rom, data, hashlib.sha1(data).hexdigest())
 
     @classmethod

@@ -15,6 +15,7 @@ Hierarchy::
     ├── DesyncError           a replay diverged from its recorded checkpoints
     ├── KeyframeError         a movie's keyframes cannot serve this replay (another core build, damaged)
     ├── OutputExistsError     refusing to overwrite an existing output file
+    ├── DiskFullError         an output cannot be written: no space left (or a quota reached)
     ├── EncoderError          ffmpeg or another encoder failed
     └── DatasetExistsError    refusing to overwrite an existing dataset
 """
@@ -26,6 +27,7 @@ __all__ = [
     "CoreError",
     "DatasetExistsError",
     "DesyncError",
+    "DiskFullError",
     "EncoderError",
     "KeyframeError",
     "MovieFormatError",
@@ -70,6 +72,10 @@ class KeyframeError(RetroToolError):
 
 class OutputExistsError(RetroToolError):
     """An output file already exists and overwriting was not requested."""
+
+
+class DiskFullError(RetroToolError):
+    """No space left on the device (or a quota reached): writing more outputs there fails alike."""
 
 
 class EncoderError(RetroToolError):

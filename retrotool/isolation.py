@@ -15,14 +15,23 @@ directory of its first use, while users and tests change
 RETROTOOL_CORE_PATH, RETROTOOL_DATA_PATH and the cwd between calls. Zygotes
 live as long as the caller keeps them (a `with` block), so they see the
 current ones, and none is left behind.
+
+Stopping is Ctrl-C's way whatever the signal: a job's process turns SIGTERM
+into `interrupts.Terminated`, so its sinks remove their temporaries as
+after Ctrl-C; a zygote sent SIGTERM passes it on to its job, waits for it
+and ends; a zygote whose caller went away does the same (SIGKILL only when
+the job has not ended within `GRACE` seconds). A caller stopped by SIGTERM
+or Ctrl-C stops its zygotes that way, instead of waiting for their jobs.
 """
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import signal
 import sys
+import time
 import traceback
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -31,11 +40,14 @@ from multiprocessing.connection import Connection, wait
 from types import TracebackType
 from typing import Any, Generic, NoReturn, TypeVar
 
+from retrotool import interrupts
 from retrotool.errors import RetroToolError
 
 A = TypeVar("A")
 Report = Callable[[Any], None]  # a job's way to send progress messages to its caller
 Job = Callable[[A, Report], Any]  # a module-level function (it travels by name), run in the child
+GRACE = 10.0  # seconds a stopped job has to clean up before it is killed
+_TERM = {signal.SIGTERM}
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +72,9 @@ def _forked(conn: Connection, fn: Job[Any], arg: Any, on_sigint: Callable[..., o
     """A job's process, forked from a zygote: run it, then leave without running the zygote's exit code."""
     code = 1
     try:
-        signal.signal(signal.SIGINT, on_sigint)  # what a spawned process would have: Ctrl-C stops a job
+        signal.signal(signal.SIGINT, on_sigint)  # what a spawned process would have (SIG_IGN in a background job)
+        interrupts.stop_job_on_signals(sigint=on_sigint != signal.SIG_IGN)  # Ctrl-C and SIGTERM stop a job, once
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _TERM)  # blocked by the zygote around the fork
         try:
             conn.send(("ok", fn(arg, lambda message: conn.send(("progress", message)))))
         except RetroToolError as e:
@@ -68,6 +82,8 @@ def _forked(conn: Connection, fn: Job[Any], arg: Any, on_sigint: Callable[..., o
         code = 0
     except KeyboardInterrupt:
         code = 128 + signal.SIGINT
+    except interrupts.Terminated:
+        code = interrupts.EXIT_CODE
     except BaseException:  # noqa: BLE001 - a bug: shown, and this job fails as one whose process died
         traceback.print_exc()
     finally:
@@ -78,33 +94,77 @@ def _forked(conn: Connection, fn: Job[Any], arg: Any, on_sigint: Callable[..., o
             os._exit(code)  # whatever happened, never return into the zygote's loop
 
 
+class _Running:
+    """The zygote's job process, and whether the zygote was told to stop (SIGTERM)."""
+
+    pid: int | None = None
+    stopping = False
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    """In the zygote: pass SIGTERM on to the job (which cleans up and ends), then end; idle, end at once."""
+    _Running.stopping = True
+    if _Running.pid is None:
+        raise SystemExit(0)
+    with contextlib.suppress(ProcessLookupError):  # it has just ended
+        os.kill(_Running.pid, signal.SIGTERM)
+
+
 def _zygote(conn: Connection) -> None:
     """The zygote's process: forks one child per job it is sent, relays its messages, then its exit code.
 
-    It ends when the parent closes `conn`; a child still running then is
-    killed, so nothing outlives the caller.
+    It ends when the parent closes `conn` or sends SIGTERM; a child still
+    running then is stopped (see the module docstring), so nothing outlives
+    the caller.
     """
     on_sigint = signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the children; then `conn` closes
-    while True:
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        _serve(conn, on_sigint)
+    finally:  # leaving anyway: a SIGTERM now must not raise into the interpreter's exit (atexit handlers)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+
+def _serve(conn: Connection, on_sigint: Callable[..., object] | int | None) -> None:
+    """The zygote's loop: one forked child per job, until the parent goes or SIGTERM comes."""
+    while not _Running.stopping:
         try:
             fn, arg = conn.recv()
         except EOFError:
             return
         reader, writer = multiprocessing.Pipe(duplex=False)
+        signal.pthread_sigmask(signal.SIG_BLOCK, _TERM)  # no SIGTERM between the fork and knowing the child
         pid = os.fork()  # the only other thread here is numpy's OpenBLAS pool, which OpenBLAS stops around a fork
         if pid == 0:
             reader.close()
             conn.close()
             _forked(writer, fn, arg, on_sigint)
+        _Running.pid = pid
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _TERM)
         writer.close()
         parent_gone = not _relay(reader, conn)
         reader.close()
-        if parent_gone:
-            os.kill(pid, signal.SIGKILL)
-        _, status = os.waitpid(pid, 0)
+        status = _reap(pid, stop=parent_gone)
+        _Running.pid = None
         if parent_gone:
             return
         conn.send(("exit", os.waitstatus_to_exitcode(status)))
+
+
+def _reap(pid: int, *, stop: bool) -> int:
+    """The job's wait status; with `stop`, it is sent SIGTERM first, and SIGKILL after GRACE seconds."""
+    if not stop:
+        return os.waitpid(pid, 0)[1]
+    if not _Running.stopping:  # once only: a second SIGTERM would end the job in the middle of its clean-up
+        os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + GRACE
+    while time.monotonic() < deadline:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return status
+        time.sleep(0.01)
+    os.kill(pid, signal.SIGKILL)
+    return os.waitpid(pid, 0)[1]
 
 
 def _relay(reader: Connection, conn: Connection) -> bool:
@@ -131,17 +191,21 @@ class Zygote:
     """A spawned process that runs each job in a fresh fork of itself (see the module docstring)."""
 
     def __init__(self) -> None:
+        self._stopped = False
         self._start()
 
     def _start(self) -> None:
         ctx = multiprocessing.get_context("spawn")  # a clean interpreter: the parent may have threads and cores
-        self._conn, child = ctx.Pipe()
-        self._proc = ctx.Process(target=_zygote, args=(child,), name="retrotool-zygote", daemon=True)
-        self._proc.start()
-        child.close()
+        with interrupts.deferred():  # a start cut short leaves a process reading half its instructions (a traceback)
+            self._conn, child = ctx.Pipe()
+            self._proc = ctx.Process(target=_zygote, args=(child,), name="retrotool-zygote", daemon=True)
+            self._proc.start()
+            child.close()
 
     def run(self, fn: Job[A], arg: A, on_report: Report | None = None) -> Ended[A]:
         """`fn(arg, report)` in a fresh process; its messages go to `on_report`."""
+        if self._stopped:  # the caller is stopping: no job starts any more
+            return Ended(arg, exit_code=interrupts.EXIT_CODE)
         if not self._proc.is_alive():  # killed from outside since its last job
             self._start()
         result: tuple[str, Any] | None = None
@@ -166,6 +230,12 @@ class Zygote:
             return Ended(arg, exit_code=code if code is not None else (self._proc.exitcode or 0))
         kind, value = result
         return Ended(arg, value=value) if kind == "ok" else Ended(arg, error=value)
+
+    def stop(self) -> None:
+        """Stop the job it runs the way Ctrl-C would, from any thread (a `run` waiting for it returns), and end."""
+        self._stopped = True
+        if self._proc.is_alive():
+            self._proc.terminate()  # SIGTERM: passed on to the job
 
     def close(self) -> None:
         """End the zygote (and a job it still runs): closing its connection is its signal to exit."""
@@ -206,6 +276,10 @@ def run_each(fn: Job[A], args: Sequence[A], workers: int, on_report: SlotReport[
             try:
                 for future in as_completed(futures):
                     yield future.result()
+            except BaseException:  # stopped (SIGTERM, Ctrl-C, the caller closing us): so are the jobs, now
+                for zygote in zygotes:
+                    zygote.stop()
+                raise
             finally:
                 pool.shutdown(wait=True, cancel_futures=True)
     finally:

@@ -15,6 +15,7 @@ lives, or that another host made (a shared folder), is never touched.
 
 from __future__ import annotations
 
+import errno
 import glob
 import hashlib
 import os
@@ -26,7 +27,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
-from retrotool.errors import OutputExistsError, RetroToolError
+from retrotool import interrupts
+from retrotool.errors import DiskFullError, OutputExistsError, RetroToolError
 
 
 def _exists(target: Path) -> OutputExistsError:
@@ -79,7 +81,15 @@ def commit(tmp: Path, target: Path, force: bool = True) -> None:
 
 
 def discard(tmp: Path) -> None:
-    tmp.unlink(missing_ok=True)
+    """Remove a temporary file; a signal waits until it is gone (see `interrupts.deferred`)."""
+    with interrupts.deferred():
+        tmp.unlink(missing_ok=True)
+
+
+def discard_tree(work: Path) -> None:
+    """Remove a temporary folder and all it holds, whatever is wrong with it; a signal waits until it is gone."""
+    with interrupts.deferred():
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def sweep(folder: Path, name: str | None = None) -> None:
@@ -123,9 +133,15 @@ def write_atomic(path: str | os.PathLike[str], fill: Callable[[BinaryIO], object
             fill(handle)
         commit(tmp, target, force)
     except OSError as e:
-        raise RetroToolError(f"cannot write {target}: {e.strerror or e}") from None
+        raise write_error(target, e) from None
     finally:
         discard(tmp)
+
+
+def write_error(target: Path, e: OSError) -> RetroToolError:
+    """The one-line error of a failed write; a full disk (or quota) is a DiskFullError, which stops a batch."""
+    kind = DiskFullError if e.errno in (errno.ENOSPC, errno.EDQUOT) else RetroToolError
+    return kind(f"cannot write {target}: {e.strerror or e}")
 
 
 def _fsync_dir(directory: Path) -> None:

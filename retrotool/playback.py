@@ -177,8 +177,8 @@ def verify(
         result = joined_result(movie, parts, time.perf_counter() - t0)
         return dataclasses.replace(result, stored_checkpoints=len(checkpoints))
     rams = unpack_rams(dict(movie.extras).get(RAM_ENTRY, b""), len(checkpoints))
-    result, done = replay_movie(path, [VerifySink(checkpoints, rams)], movie=movie, core=core, rom=rom,
-                                progress=progress)
+    sink = VerifySink(checkpoints, rams, from_state=movie.state is not None)
+    result, done = replay_movie(path, [sink], movie=movie, core=core, rom=rom, progress=progress)
     matched = done.results[0]
     assert isinstance(matched, int), "VerifySink returns the checkpoints it matched"
     return dataclasses.replace(result, checkpoints=matched, stored_checkpoints=len(checkpoints))
@@ -240,10 +240,28 @@ def run_isolated(path: Path, *, zygote: isolation.Zygote | None = None, **kwargs
     finally:
         counter.close()
     if ended.died is not None:
-        raise CoreError(f"{path}: the core crashed ({ended.died}) in frame {frames} (0-based row of the input log)")
+        raise CoreError(f"{path}: the core crashed ({ended.died}) in frame {frames} (0-based row of the input log)"
+                        f"{_state_hint(path, frames)}")
     if ended.error is not None:
         raise ended.error
     return ended.value  # type: ignore[no-any-return]
+
+
+STATE_SUSPECT_FRAMES = 60  # as the C host: a damaged or foreign savestate crashes a core at once or soon after
+
+
+def _state_hint(path: Path, frames: int) -> str:
+    """Why a crash in a movie's first frames is likely its savestate's fault (nothing when it has none)."""
+    try:
+        from_state = bk2.read(path).state is not None
+    except RetroToolError:
+        return ""
+    if not from_state:
+        return "; a bug in the core, not in the movie"
+    if frames <= STATE_SUSPECT_FRAMES:
+        return "; the movie starts from a savestate, which is the likely cause (damaged, or made by another core " \
+               "or core version)"
+    return "; a bug in the core, or a damaged savestate (the movie starts from one)"
 
 
 def run_each(paths: Sequence[Path], **kwargs: Any) -> Iterator[tuple[Path, RunResult | RetroToolError]]:

@@ -99,8 +99,8 @@ class Run:
             self.info = dataclasses.replace(info, values_before=self._watch.now())
         try:
             for s in self.sinks:
+                self._opened.append(s)  # closed even if its open() fails halfway: it may have made a temporary
                 s.open(self.info)
-                self._opened.append(s)
         except BaseException as e:
             self.close(e)
             raise

@@ -18,16 +18,13 @@ from pathlib import Path
 
 import numpy as np
 
-from retrotool import cores, games, movie as bk2, systems
+from retrotool import cores, games, movie as bk2, paths, systems
 from retrotool.emulator import Emulator, Rom
 from retrotool.errors import ContentError, RetroToolError, StateError
 from retrotool.systems import System
 from retrotool.variables import Evaluator, load_scenario, load_variables
 
 log = logging.getLogger(__name__)
-
-_CORE_NAME = re.compile(r"[A-Za-z0-9_]{1,64}")
-
 
 @dataclass(frozen=True, slots=True)
 class Content:
@@ -50,17 +47,19 @@ class Content:
         """The integration's RAM variables and rules; `scenario` replaces its scenario.json."""
         if scenario is None:
             return self.game.evaluator() if self.game is not None else None
-        data = self.game.folder / "data.json" if self.game is not None else None
-        if data is None or not data.is_file():
+        if self.game is None or not (self.game.folder / "data.json").is_file():
             raise ContentError(f"--scenario needs the game's RAM variables, but {self.name!r} has no integration "
                                "with a data.json")
-        return Evaluator(load_variables(data), load_scenario(scenario))
+        return Evaluator(load_variables(self.game.file("data.json")), load_scenario(scenario))
 
 
 def integration(movie: bk2.Movie) -> games.Game | None:
-    """The game integration the movie's GameName names, if installed."""
+    """The game integration the movie's GameName names, if installed; a GameName that is a path names none."""
     name = movie.header_value("GameName")
     if not name or name == "?":
+        return None
+    if "/" in name or "\\" in name or name.startswith("."):
+        log.warning("ignoring the movie's GameName %r: a movie may name a game, not a path", name[:80])
         return None
     return games.lookup(name)
 
@@ -72,7 +71,7 @@ def movie_content(movie: bk2.Movie, path: Path | None = None, rom: Path | None =
                          "only power-on BizHawk movies can be replayed")
     game = integration(movie)
     named = movie.meta.get("core")
-    if named is not None and not (isinstance(named, str) and _CORE_NAME.fullmatch(named)):
+    if named is not None and not paths.is_core_name(named):
         log.warning("ignoring the core %r the movie names: a movie may name a core, not a path", named)
         named = None
     options = {str(k): str(v) for k, v in dict(movie.meta.get("options") or {}).items()}
@@ -85,8 +84,7 @@ def movie_content(movie: bk2.Movie, path: Path | None = None, rom: Path | None =
 def _movie_rom(movie: bk2.Movie, movie_path: Path | None, rom: Path | None, game: games.Game | None) -> Rom:
     expected = {str(movie.meta["content_sha1"])} if movie.meta.get("content_sha1") else set()
     if rom is None:
-        name = movie.meta.get("rom_name")
-        beside = movie_path.parent / str(name) if name and movie_path is not None else None
+        beside = _rom_beside(movie.meta.get("rom_name"), movie_path)
         imported = game.rom() if game is not None else None
         if beside is not None and beside.is_file():
             rom = beside
@@ -101,6 +99,21 @@ def _movie_rom(movie: bk2.Movie, movie_path: Path | None, rom: Path | None, game
             f"wrong ROM {rom}: the movie expects SHA-1 {' or '.join(sorted(expected))}, this is {found.sha1}"
         )
     return found
+
+
+def _rom_beside(name: object, movie_path: Path | None) -> Path | None:
+    """The ROM file the movie names (`rom_name`), in the movie's own folder: a file name, never a path."""
+    if not name or movie_path is None:
+        return None
+    if not paths.is_file_name(name):
+        log.warning("ignoring the ROM name %r the movie gives: a movie may name a file beside it, not a path",
+                    str(name)[:80])
+        return None
+    beside = paths.inside(movie_path.parent, str(name))
+    if beside is None:
+        log.warning("ignoring the ROM name %r the movie gives: it leads out of the movie's folder (a symlink)",
+                    str(name)[:80])
+    return beside
 
 
 def _rom_by_sha1(movie: bk2.Movie, movie_path: Path | None, game: games.Game | None) -> Path:

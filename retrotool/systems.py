@@ -51,7 +51,11 @@ import numpy as np
 from retrotool import resources
 from retrotool.errors import RetroToolError, UnknownSystemError
 
-__all__ = ["BizHawkLayout", "Button", "RamInfo", "System", "for_extension", "from_platform", "get", "names"]
+__all__ = [
+    "MAX_ROM_BYTES", "BizHawkLayout", "Button", "RamInfo", "System", "for_extension", "from_platform", "get", "names",
+]
+
+MAX_ROM_BYTES = 64 << 20  # more than any ROM of these systems (the largest, GBA's, are 32 MiB): larger is refused unread
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,6 @@ map or from system RAM at the system's RAM base.
 from __future__ import annotations
 
 import functools
-import json
 import operator
 import re
 import sys
@@ -21,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from retrotool.errors import ContentError
+from retrotool import schema
 from retrotool.memory import AddressSpace
 from retrotool.sinks.contract import Values
 
@@ -112,30 +111,26 @@ def _digits(digits: np.ndarray, base: int) -> np.ndarray:
     return value
 
 
-def _load_json(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as e:
-        raise ContentError(f"{path}: cannot read JSON ({e})") from None
+MAX_FILE_BYTES = 4 << 20  # an integration's JSON file; stable-retro's largest is 40 KB
+_UINT64 = (1 << 64) - 1
+
+DATA_JSON = schema.Obj({
+    "info": schema.MapOf(schema.Obj(
+        {"address": schema.Int(0, _UINT64), "type": schema.Str(_TYPE), "mask": schema.Int(-(1 << 63), _UINT64)},
+        required=frozenset({"address", "type"}),
+    )),
+}, required=frozenset({"info"}))
 
 
 def load_variables(path: Path) -> dict[str, Variable]:
-    """data.json → variables; a malformed entry names the file and the key."""
-    doc = _load_json(path)
-    info = doc.get("info") if isinstance(doc, dict) else None
-    if not isinstance(info, dict):
-        raise ContentError(f"{path}: expected {{\"info\": {{name: {{address, type}}}}}}")
+    """data.json → variables; anything malformed is an error naming the file and the key."""
+    doc = schema.load(path, DATA_JSON, max_bytes=MAX_FILE_BYTES, what="data.json")
     out = {}
-    for name, spec in info.items():
-        if not isinstance(spec, dict) or "address" not in spec or "type" not in spec:
-            raise ContentError(f"{path}: variable {name!r} needs an 'address' and a 'type'")
-        code, address = spec["type"], spec["address"]
-        if not isinstance(address, int) or not isinstance(code, str) or not _TYPE.match(code):
-            raise ContentError(f"{path}: variable {name!r} has a bad address or type {code!r}")
+    for name, spec in doc["info"].items():
         mask = spec.get("mask")
-        if mask is not None and not isinstance(mask, int):
-            raise ContentError(f"{path}: variable {name!r} has a non-integer mask")
-        out[name] = Variable(name, address, code, mask)
+        if mask is not None and mask > _UINT64 >> 1:  # stable-retro's masks are uint64 (-113 too): as int64 bits
+            mask -= 1 << 64
+        out[name] = Variable(name, spec["address"], spec["type"], mask)
     return out
 
 
@@ -185,21 +180,31 @@ class Term:
         return m
 
 
-def _terms(path: Path, where: str, spec: Any, default_measure: str) -> list[Term]:
-    if spec is None:
-        return []
-    if not isinstance(spec, dict):
-        raise ContentError(f"{path}: {where} must be an object of variables")
-    out = []
-    for name, t in spec.items():
-        if not isinstance(t, dict):
-            raise ContentError(f"{path}: {where}.{name} must be an object")
-        try:
-            out.append(Term(name, str(t.get("measurement", default_measure)), t.get("op"),
-                            float(t.get("reference", 0)), float(t.get("reward", 0)), float(t.get("penalty", 0))))
-        except (TypeError, ValueError):
-            raise ContentError(f"{path}: {where}.{name} has a non-numeric reference/reward/penalty") from None
-    return out
+_TERM = schema.Obj({
+    "measurement": schema.Str(max_len=64), "op": schema.Str(max_len=64),
+    "reference": schema.Num(), "reward": schema.Num(), "penalty": schema.Num(),
+})
+_REWARD = schema.Obj({"variables": schema.MapOf(_TERM), "time": _TERM, "script": schema.Str()})
+SCENARIO_JSON = schema.Obj({
+    "reward": _REWARD,
+    "rewards": schema.ListOf(_REWARD, max_items=16),
+    "done": schema.Obj({
+        "variables": schema.MapOf(_TERM), "nodes": schema.MapOf(schema.ANY), "condition": schema.Str(choices=("any", "all")),
+        "script": schema.Str(),
+    }),
+    "actions": schema.ListOf(schema.ListOf(schema.ListOf(schema.Str(max_len=64)))),
+    "scripts": schema.ListOf(schema.Str()),
+})
+_MEASUREMENTS = ("delta", "absolute")
+
+
+def _terms(spec: dict[str, Any], default_measure: str) -> list[Term]:
+    """Terms of a checked `variables` object; an unknown measurement is the default, as in stable-retro."""
+    return [
+        Term(name, t["measurement"] if t.get("measurement") in _MEASUREMENTS else default_measure, t.get("op"),
+             float(t.get("reference", 0)), float(t.get("reward", 0)), float(t.get("penalty", 0)))
+        for name, t in spec.items()
+    ]
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,37 +239,19 @@ class Scenario:
 
 
 def load_scenario(path: Path) -> Scenario:
-    doc = _load_json(path)
-    if not isinstance(doc, dict):
-        raise ContentError(f"{path}: expected a JSON object")
-    reward = doc.get("reward", (doc.get("rewards") or [{}])[0]) or {}
-    done = doc.get("done") or {}
-    if not isinstance(reward, dict) or not isinstance(done, dict):
-        raise ContentError(f"{path}: 'reward' and 'done' must be objects")
-    time = reward.get("time") or {}
-    condition = done.get("condition", "any")
-    if condition not in ("any", "all"):
-        raise ContentError(f"{path}: done.condition must be 'any' or 'all', not {condition!r}")
+    """scenario.json → player 1's rules; anything malformed is an error naming the file and the key."""
+    doc = schema.load(path, SCENARIO_JSON, max_bytes=MAX_FILE_BYTES, what="scenario.json")
+    reward = doc.get("reward", (doc.get("rewards") or [{}])[0])
+    done = doc.get("done", {})
+    actions = doc.get("actions")
     return Scenario(
-        tuple(_terms(path, "reward.variables", reward.get("variables"), "delta")),
-        float(time.get("reward", 0)) if isinstance(time, dict) else 0.0,
-        tuple(_terms(path, "done.variables", done.get("variables"), "absolute")),
-        condition == "all",
-        _actions(path, doc.get("actions")),
+        tuple(_terms(reward.get("variables", {}), "delta")),
+        float(reward.get("time", {}).get("reward", 0)),
+        tuple(_terms(done.get("variables", {}), "absolute")),
+        done.get("condition", "any") == "all",
+        None if actions is None else tuple(tuple(tuple(c) for c in g) for g in actions),
         str(path),
     )
-
-
-def _actions(path: Path, spec: Any) -> tuple[tuple[tuple[str, ...], ...], ...] | None:
-    """`actions`: [[combo, ...], ...], each combo a list of button names."""
-    if spec is None:
-        return None
-    ok = isinstance(spec, list) and all(
-        isinstance(g, list) and all(isinstance(c, list) and all(isinstance(b, str) for b in c) for c in g) for g in spec
-    )
-    if not ok:
-        raise ContentError(f"{path}: 'actions' must be a list of groups, each a list of combos (lists of button names)")
-    return tuple(tuple(tuple(c) for c in g) for g in spec)
 
 
 def _per_frame(x: Number, n: int, dtype: type) -> np.ndarray:

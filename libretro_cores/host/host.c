@@ -129,6 +129,8 @@ struct rh_host {
 
   volatile uint64_t *frame_counter; /* optional: finished frames, for crash reports */
   volatile uint64_t frames_run;     /* frames run since the game was loaded: said if the core crashes */
+  volatile int64_t state_at;        /* frames_run when a state was last loaded (-1: none): a crash soon after blames it */
+  volatile int loading_state;       /* inside the core's unserialize */
 
   rh_span *watch; /* rh_watch_memory: spans copied after every frame */
   unsigned n_watch;
@@ -340,18 +342,36 @@ static size_t put_number(char *out, size_t at, size_t cap, uint64_t v) {
   return at;
 }
 
+/* Frames after loading a state within which a crash is blamed on the state: a damaged or foreign state
+ * (another core, another version) crashes a core at once or within the next frames, rarely later. */
+#define STATE_SUSPECT_FRAMES 60
+
 static void on_core_crash(int sig) { /* async-signal-safe calls only */
   const char *name = sig == SIGSEGV ? "SIGSEGV" : sig == SIGBUS ? "SIGBUS" : sig == SIGFPE ? "SIGFPE"
                      : sig == SIGILL ? "SIGILL" : "SIGABRT";
   const rh_host *h = guarded_host;
-  char msg[256];
+  char msg[512];
   size_t n = put_text(msg, 0, sizeof msg, "retrotool: the libretro core ");
   n = put_text(msg, n, sizeof msg, h && h->name ? h->name : "");
   n = put_text(msg, n, sizeof msg, " crashed (");
   n = put_text(msg, n, sizeof msg, name);
-  n = put_text(msg, n, sizeof msg, ") after ");
-  n = put_number(msg, n, sizeof msg, h ? h->frames_run : 0);
-  n = put_text(msg, n, sizeof msg, " frames of its game; a bug in the core, not in the movie\n");
+  int64_t since = h && h->state_at >= 0 ? (int64_t)h->frames_run - h->state_at : -1;
+  if (since >= 0 && since <= STATE_SUSPECT_FRAMES) {
+    if (h->loading_state) {
+      n = put_text(msg, n, sizeof msg, ") while loading a savestate");
+    } else {
+      n = put_text(msg, n, sizeof msg, ") in frame ");
+      n = put_number(msg, n, sizeof msg, (uint64_t)since + 1);
+      n = put_text(msg, n, sizeof msg, " after loading a savestate");
+    }
+    n = put_text(msg, n, sizeof msg, "; the savestate is the likely cause (damaged, or made by another core "
+                                     "or core version)\n");
+  } else {
+    n = put_text(msg, n, sizeof msg, ") after ");
+    n = put_number(msg, n, sizeof msg, h ? h->frames_run : 0);
+    n = put_text(msg, n, sizeof msg, since >= 0 ? " frames of its game; a bug in the core, or a damaged savestate\n"
+                                                : " frames of its game; a bug in the core, not in the movie\n");
+  }
   if (!h || !h->frame_counter) { /* with a frame counter, the parent process reports the crash */
     ssize_t ignored = write(2, msg, n);
     (void)ignored;
@@ -889,6 +909,7 @@ static rh_host *host_new(void *dl, const struct core_api *api, const char *path,
   if (!h) return NULL;
   h->dl = dl, h->api = *api, h->profile = profile;
   h->cap_fd = h->saved_fd = -1;
+  h->state_at = -1;
   h->pixfmt = RH_PIXEL_0RGB1555; /* the libretro default */
   h->last_frame = 1;
   h->core_path = dupstr(path);
@@ -1174,7 +1195,7 @@ RH_API int rh_load_game(rh_host *h, const char *path, const void *data, size_t s
     err_append_log(h, log_mark);
     return RH_ECONTENT;
   }
-  h->av = av, h->loaded = 1, h->frames_run = 0;
+  h->av = av, h->loaded = 1, h->frames_run = 0, h->state_at = -1;
   h->obs_w = av.geometry.base_width, h->obs_h = av.geometry.base_height;
   return RH_OK;
 }
@@ -1381,8 +1402,11 @@ RH_API int rh_unserialize(rh_host *h, const void *data, size_t size) {
     if (!(padded = calloc(1, need))) return fail(h, RH_ENOMEM, "out of memory loading a state");
     memcpy(padded, data, size);
   }
+  h->state_at = (int64_t)h->frames_run; /* before: a crash inside unserialize is 0 frames after it */
   capture_begin(h);
+  h->loading_state = 1;
   bool ok = h->api.unserialize(padded ? padded : data, size);
+  h->loading_state = 0;
   capture_end(h);
   free(padded);
   if (ok && size != need) {

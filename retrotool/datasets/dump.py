@@ -6,9 +6,12 @@ movies run `workers` at a time, each in a process of its own (cores keep
 global state, and a core that crashes then ends only its movie), or as Ray
 tasks (`executor="ray"`, one task per movie, each in a fresh worker process;
 every node must see the output folder). Only this process writes the
-manifest: after each episode, so it always lists exactly the complete
-episode files, and a re-run skips the movies it lists (matched by SHA-1).
-A movie that fails is reported and skipped; `strict` stops at the first.
+manifest: first (marked in progress, so a dump killed at any moment leaves
+a folder that a re-run resumes), then after each episode, so it always
+lists exactly the complete episode files, and a re-run skips the movies it
+lists (matched by SHA-1). Episodes a stopped run finished but did not list
+yet are removed (a re-run makes them again). A movie that fails is reported
+and skipped; `strict` stops at the first, and so does a full disk.
 
 Locally, movies run in processes forked from one zygote per worker
 (`retrotool.isolation`): a fork per movie instead of an interpreter start.
@@ -16,20 +19,22 @@ Locally, movies run in processes forked from one zygote per worker
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
+import re
 import shutil
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from retrotool import isolation, movie as bk2, outputs, playback, session
+from retrotool import interrupts, isolation, movie as bk2, outputs, playback, session
 from retrotool.datasets import folder as datasets, minari as to_minari
 from retrotool.datasets.sink import DatasetOptions, DatasetSink, check_choice
-from retrotool.errors import DatasetExistsError, RetroToolError
+from retrotool.errors import DatasetExistsError, DiskFullError, RetroToolError
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +54,7 @@ class ExecutorKind(StrEnum):
 
 WorkerProgress = Callable[[int, str, int, int], None]  # (worker slot, movie name, rows done, rows total)
 PROGRESS_EVERY = 0.2  # seconds between progress messages from a worker process
+_EPISODE = re.compile(r".+-[0-9a-f]{10}\.npz")  # <movie>-<sha1[:10]>.npz
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +76,7 @@ class Outcome:
     record: dict[str, Any] | None  # the manifest entry of a written episode
     error: str | None = None
     resumed: bool = False  # already in the dataset: not run again
+    disk_full: bool = False  # the error was a full disk (or quota)
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,31 +123,82 @@ def dump_episode(job: Job, progress: Callable[[int, int], None] | None = None) -
 
 
 def open_output(out: Path, fmt: str, options: DatasetOptions, force: bool) -> dict[str, Any]:
-    """The manifest to continue: a new one, or the folder's own when it was made the same way."""
+    """The manifest to continue, written (in progress) before anything else: a new one, or the folder's own.
+
+    There is never a moment when the folder exists without a manifest: a new
+    one is made under a temporary name with its manifest, then renamed; an
+    old one replaced with force gets its new manifest before the rest goes.
+    """
     fresh = {"kind": datasets.KIND, "version": datasets.VERSION, "format": str(fmt), "options": options.as_dict(),
-             "episodes": []}
-    if not out.exists():
-        if not out.parent.is_dir():
-            raise RetroToolError(f"cannot create {out}: folder {out.parent} does not exist")
-        out.mkdir()
-        return fresh
-    manifest = datasets.read_manifest(out) if out.is_dir() else None
-    if manifest is None and out.is_dir() and not any(out.iterdir()):
-        return fresh
-    if force and manifest is not None:
-        shutil.rmtree(out)
-        out.mkdir()
-        return fresh
+             "state": datasets.IN_PROGRESS, "episodes": []}
+    try:
+        if not out.exists():
+            _create(out, fresh)
+            return fresh
+        manifest, clear = _existing(out, fmt, fresh, force)
+        manifest["state"] = datasets.IN_PROGRESS
+        datasets.write_manifest(out, manifest)
+        if clear:
+            _empty(out, keep=datasets.MANIFEST)
+    except OSError as e:
+        raise RetroToolError(f"cannot prepare the dataset folder {out}: {e.strerror or e}") from None
+    return manifest
+
+
+def _create(out: Path, manifest: dict[str, Any]) -> None:
+    """A new dataset folder, holding its manifest from the moment it appears."""
+    if not out.parent.is_dir():
+        raise RetroToolError(f"cannot create {out}: folder {out.parent} does not exist")
+    work = outputs.temp_name(out)
+    try:
+        work.mkdir()
+        datasets.write_manifest(work, manifest)
+        work.rename(out)
+    finally:
+        outputs.discard_tree(work)  # gone already once renamed
+
+
+def _existing(out: Path, fmt: str, fresh: dict[str, Any], force: bool) -> tuple[dict[str, Any], bool]:
+    """The manifest to go on with, and whether what the folder holds must go (with force, or leftovers)."""
+    if not out.is_dir():
+        raise DatasetExistsError(f"{out} is a file; choose another output folder")
+    outputs.sweep(out)  # what killed runs left
+    manifest = datasets.read_manifest(out)
     if manifest is None:
-        what = "a file" if not out.is_dir() else "a folder that is not a retrotool dataset"
-        raise DatasetExistsError(f"{out} is {what}; choose another output folder")
+        left = [p.name for p in out.iterdir()]
+        if left and not all(_EPISODE.fullmatch(n) for n in left):
+            raise DatasetExistsError(f"{out} is a folder that is not a retrotool dataset; choose another output folder")
+        if left and not force:
+            raise DatasetExistsError(f"{out} holds only episodes of a dump stopped before it had a manifest; "
+                                     "pass --force to start it again")
+        return fresh, True
+    if force:
+        return fresh, True
     if manifest["options"] != fresh["options"] or manifest["format"] != fmt:
         raise DatasetExistsError(
             f"{out} holds a dataset made with other options ({manifest['format']}, {manifest['options']}); "
             "pass --force to replace it, or choose another output folder"
         )
-    outputs.sweep(out)  # left by a run that was killed
-    return manifest
+    drop_unlisted(out, manifest)
+    return manifest, False
+
+
+def _empty(folder: Path, keep: str) -> None:
+    """Remove what a folder holds but `keep` (the folder stays: it may be a symlink the user made)."""
+    for path in folder.iterdir():
+        if path.name != keep:
+            shutil.rmtree(path) if path.is_dir() and not path.is_symlink() else path.unlink()
+
+
+def drop_unlisted(out: Path, manifest: dict[str, Any] | None = None) -> None:
+    """Remove episode files the manifest (by default the one on disk) does not list: a stopped run's."""
+    manifest = manifest if manifest is not None else datasets.read_manifest(out)
+    if manifest is None:
+        return
+    listed = {r["file"] for r in manifest["episodes"]}
+    for path in out.glob("*.npz"):
+        if _EPISODE.fullmatch(path.name) and path.name not in listed:
+            path.unlink(missing_ok=True)
 
 
 def _admit(manifest: dict[str, Any], record: dict[str, Any]) -> str | None:
@@ -179,7 +237,7 @@ def _outcome(ended: isolation.Ended[Job]) -> Outcome:
         outputs.sweep(job.target.parent, job.target.name)  # what the dead process was writing
         return Outcome(job.movie, None, f"{job.movie}: the replay process died ({ended.died}); did the core crash?")
     if ended.error is not None:
-        return Outcome(job.movie, None, str(ended.error))
+        return Outcome(job.movie, None, str(ended.error), disk_full=isinstance(ended.error, DiskFullError))
     return Outcome(job.movie, ended.value, None)
 
 
@@ -230,28 +288,57 @@ def dump_dataset(
     manifest = open_output(out, fmt, options, force)
     todo, outcomes = _plan(movies, out, manifest, Job(Path(), "", Path(), options, core, rom, scenario))
     t0, steps = time.perf_counter(), 0
-    if executor == ExecutorKind.RAY:
-        runner = _run_ray(todo, address)
-    elif len(todo) == 1 and workers == 1:  # nothing to isolate from: run here, without a process's start-up
-        runner = iter([_run_here(todo[0], worker_progress)])
-    else:
-        runner = _run_local(todo, workers, worker_progress)
-    for done, outcome in enumerate(runner, 1):
-        if outcome.record is not None:
-            why = _admit(manifest, outcome.record)
-            if why is None:
-                datasets.write_manifest(out, manifest)
-                steps += outcome.record["steps"]
-            else:
-                (out / outcome.record["file"]).unlink(missing_ok=True)
-                outcome = Outcome(outcome.movie, None, why)
-        outcomes.append(outcome)
-        if progress is not None:
-            progress(done, len(todo))
-        if outcome.error is not None and strict:
-            raise RetroToolError(f"{outcome.error} (--strict; the {len(manifest['episodes'])} episodes written are kept)")
+    try:
+        with contextlib.closing(_runner(todo, executor, address, workers, worker_progress)) as runner:
+            for done, outcome in enumerate(runner, 1):
+                outcome, steps = _collect(out, manifest, outcome, steps)
+                outcomes.append(outcome)
+                if progress is not None:
+                    progress(done, len(todo))
+                _stop_early(outcome, strict, len(manifest["episodes"]))
+    finally:  # stopped or not: episodes finished meanwhile but not listed (on disk) go; a re-run makes them again
+        with interrupts.deferred():
+            drop_unlisted(out)
     minari = to_minari.build(out, manifest) if fmt == OutputFormat.MINARI and manifest["episodes"] else None
+    manifest["state"] = datasets.COMPLETE
+    datasets.write_manifest(out, manifest)
     return DumpResult(out, str(fmt), tuple(outcomes), steps, time.perf_counter() - t0, minari)
+
+
+def _runner(
+    todo: Sequence[Job], executor: str, address: str | None, workers: int, progress: WorkerProgress | None,
+) -> Generator[Outcome, None, None]:
+    """The outcomes of the jobs as they end; closing it stops the jobs still running."""
+    if executor == ExecutorKind.RAY:
+        yield from _run_ray(todo, address)
+    elif len(todo) == 1 and workers == 1:  # nothing to isolate from: run here, without a process's start-up
+        yield _run_here(todo[0], progress)
+    else:
+        yield from _run_local(todo, workers, progress)
+
+
+def _collect(out: Path, manifest: dict[str, Any], outcome: Outcome, steps: int) -> tuple[Outcome, int]:
+    """List a finished episode in the manifest (written at once), unless its shapes differ from the dataset's."""
+    if outcome.record is None:
+        return outcome, steps
+    with interrupts.deferred():  # the manifest in memory and on disk list the same episodes
+        why = _admit(manifest, outcome.record)
+        if why is not None:
+            (out / outcome.record["file"]).unlink(missing_ok=True)
+            return Outcome(outcome.movie, None, why), steps
+        datasets.write_manifest(out, manifest)
+    return outcome, steps + outcome.record["steps"]
+
+
+def _stop_early(outcome: Outcome, strict: bool, written: int) -> None:
+    """--strict stops at the first failure; a full disk stops every dump (the next movies would fail alike)."""
+    if outcome.error is None:
+        return
+    if outcome.disk_full:
+        raise RetroToolError(f"{outcome.error}; the disk is full: free space and run the same command again to "
+                             f"resume (the {written} episodes written are kept)")
+    if strict:
+        raise RetroToolError(f"{outcome.error} (--strict; the {written} episodes written are kept)")
 
 
 def _plan(movies: Sequence[Path], out: Path, manifest: dict[str, Any], template: Job) -> tuple[list[Job], list[Outcome]]:
@@ -283,4 +370,4 @@ def _run_here(job: Job, progress: WorkerProgress | None) -> Outcome:
     try:
         return Outcome(job.movie, dump_episode(job, report), None)
     except RetroToolError as e:
-        return Outcome(job.movie, None, str(e))
+        return Outcome(job.movie, None, str(e), disk_full=isinstance(e, DiskFullError))

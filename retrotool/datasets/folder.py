@@ -2,7 +2,7 @@
 
 A dataset is a folder::
 
-    OUT/manifest.json          what was made and how (see `Manifest`), rewritten after each episode
+    OUT/manifest.json          what was made and how, written first and after each episode
     OUT/<movie>-<sha1[:10]>.npz one episode per movie (arrays below), written whole or not at all
     OUT/data/                  with --format minari: a Minari dataset (hdf5) built from the episodes
 
@@ -13,6 +13,11 @@ scenario restricts actions, `discrete_actions` (in a Minari dataset: the
 info `discrete_action`, one per observation, -1 after the last); the
 alignment is described in `retrotool.datasets.sink`. The `.npz` episodes are what a
 re-run resumes from, so a Minari dataset keeps them too (they are small).
+
+The manifest's `state` is "in progress" from the moment a dump starts until
+it ends (a dump that was stopped, even by kill -9, stays so: every episode
+it lists is complete, and running the dump again resumes it), then
+"complete". A manifest without `state` (older retrotool) is complete.
 
 `load(path)` yields the same `Episode` values from either format.
 """
@@ -34,6 +39,7 @@ MANIFEST = "manifest.json"
 MINARI_DIR = "data"
 KIND = "retrotool-dataset"
 VERSION = 1
+IN_PROGRESS, COMPLETE = "in progress", "complete"  # the manifest's `state`
 Format = Literal["npz", "minari"]
 DISCRETE = "discrete_actions"  # the npz array
 DISCRETE_INFO = "discrete_action"  # the Minari info (infos have one row per observation)

@@ -92,7 +92,7 @@ def build(folder: Path, manifest: dict[str, Any]) -> Path:
     except OSError as e:
         raise RetroToolError(f"cannot write the Minari dataset {target}: {e.strerror or e}") from None
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        outputs.discard_tree(work)
     return folder / MINARI_DIR
 
 

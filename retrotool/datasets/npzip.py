@@ -19,6 +19,7 @@ that package is missing: same bytes format, only slower.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import queue
 import shutil
@@ -77,7 +78,7 @@ class Column:
         self._failure: BaseException | None = None  # what the background writer met
         if background:
             self._queue = queue.Queue(maxsize=BACKLOG)
-            self._thread = threading.Thread(target=self._drain, name=f"npzip-{name}", daemon=True)
+            self._thread = threading.Thread(target=self._drain, args=(self._queue,), name=f"npzip-{name}", daemon=True)
             self._thread.start()
         header = io.BytesIO()
         spec = {"descr": np.lib.format.dtype_to_descr(self.dtype), "fortran_order": False,
@@ -107,10 +108,15 @@ class Column:
         self._raise_failure()
         self._queue.put(data)
 
-    def _drain(self) -> None:
-        """The background writer: feeds what `write` queued until told to stop (None)."""
-        assert self._queue is not None
-        while (data := self._queue.get()) is not None:
+    def _drain(self, queued: queue.Queue[memoryview | bytes | None]) -> None:
+        """The background writer: feeds what `write` queued until told to stop (None).
+
+        It keeps its own reference to the queue: after a `join` interrupted
+        by a signal (SIGTERM in the middle of `_stop`), the next one was seen
+        to return while this thread still ran, and `_stop` then drops
+        `_queue` while this thread still takes the last items.
+        """
+        while (data := queued.get()) is not None:
             if self._failure is None:  # after a failure: keep taking, so `write` never blocks
                 try:
                     self._feed(data)
@@ -153,12 +159,15 @@ class Column:
         return Part(f"{self.name}.npy", self.path, self._crc & _MAX32, self._compressed, self._size)
 
     def abandon(self) -> None:
+        """Stop and remove the column; never raises (it runs while an error, often a full disk, is on its way)."""
         self._stop()
         self._failure = None
         if self._file is not None:
-            self._file.close()
+            with contextlib.suppress(OSError):  # closing flushes, which fails again on a full disk: the bytes go anyway
+                self._file.close()
             self._file = None
-        self.path.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            self.path.unlink(missing_ok=True)
 
 
 def assemble(parts: Sequence[Part], out: IO[bytes]) -> None:

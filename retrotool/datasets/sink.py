@@ -36,7 +36,6 @@ place, or removes everything after an error.
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import asdict, dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -44,7 +43,7 @@ from typing import Any
 
 import numpy as np
 
-from retrotool import outputs
+from retrotool import interrupts, outputs
 from retrotool.datasets.actions import DiscreteActions
 from retrotool.datasets.npzip import Column, Part, assemble
 from retrotool.errors import RetroToolError
@@ -219,12 +218,13 @@ class DatasetSink:
             error = e
             raise
         finally:
-            if error is not None:
-                for column in self._columns.values():
-                    column.abandon()
-            if self._work is not None:
-                shutil.rmtree(self._work, ignore_errors=True)
-                self._work = None
+            with interrupts.deferred():  # a signal now would leave the half-removed episode behind
+                if error is not None:
+                    for column in self._columns.values():
+                        column.abandon()
+                if self._work is not None:
+                    outputs.discard_tree(self._work)
+                    self._work = None
         return self.summary
 
     # -- per batch -------------------------------------------------------------
@@ -329,4 +329,4 @@ class DatasetSink:
                             total_reward=self._return, terminated=self._last_done)
 
     def _disk_error(self, e: OSError) -> RetroToolError:
-        return RetroToolError(f"cannot write episode {self.target}: {e.strerror or e}")
+        return outputs.write_error(self.target, e)

@@ -135,7 +135,11 @@ class Sink(Protocol):
     def consume(self, batch: FrameBatch) -> None: ...
 
     def close(self, error: BaseException | None) -> object:
-        """Finish (error is None) and return the result, or abandon the output (after a failure)."""
+        """Finish (error is None) and return the result, or abandon the output (after a failure).
+
+        Also called, with the error, when `open` itself failed or was
+        interrupted halfway (SIGTERM, Ctrl-C): whatever it made must go.
+        """
         ...
 
 

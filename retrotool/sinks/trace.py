@@ -44,7 +44,10 @@ class TraceSink:
         if self.evaluator is not None and info.values_before is not None:
             self.evaluator.seed(info.values_before)
         self._tmp = outputs.temp_name(self.target)
-        self._file = open(self._tmp, "w", encoding="utf-8")
+        try:
+            self._file = open(self._tmp, "x", encoding="utf-8")  # exclusively: never through what is there
+        except OSError as e:
+            raise RetroToolError(f"cannot write {self.target}: {e.strerror}") from None
 
     def consume(self, batch: FrameBatch) -> None:
         if self._file is None:
@@ -67,7 +70,9 @@ class TraceSink:
 
     def close(self, error: BaseException | None) -> Path | None:
         """The trace file, once in place."""
-        if self._file is None or self._tmp is None:
+        if self._file is None or self._tmp is None:  # open() did not get far (interrupted): what it made goes
+            if self._tmp is not None:
+                outputs.discard(self._tmp)
             return None
         try:
             self._file.close()

@@ -15,18 +15,22 @@ from retrotool.sinks.contract import FrameBatch, Needs, ReplayInfo
 class VerifySink:
     """Replays against stored checkpoints; raises DesyncError at the first mismatch.
 
+    A movie that starts from a savestate and already differs at frame 0 is
+    said to have a bad state (`from_state`): the input has hardly played.
+
     `matched` counts the checkpoints whose RAM and screen both matched. A
     replay that ends before a checkpoint's frame (the input log is shorter
     than the checkpoints say) fails when closed: a checkpoint never checked
     is not a matched one.
     """
 
-    def __init__(self, checkpoints: Sequence[Checkpoint], rams: Sequence[bytes] = ()) -> None:
+    def __init__(self, checkpoints: Sequence[Checkpoint], rams: Sequence[bytes] = (), *, from_state: bool = False) -> None:
         self.checkpoints: dict[int, list[Checkpoint]] = {}
         for c in checkpoints:
             self.checkpoints.setdefault(c.frame, []).append(c)
         self.rams = {c.frame: r for c, r in zip(checkpoints, rams)}
         self.stored = len(checkpoints)
+        self.from_state = from_state  # the replay starts from the movie's savestate
         self.matched = 0
         self.last_good: int | None = None
         self._frames = 0
@@ -58,6 +62,9 @@ class VerifySink:
         expected_ram = self.rams.get(expected.frame)
         if not ram_ok and expected_ram is not None and batch.ram is not None:
             text += "; " + ram_diff(expected_ram, batch.ram)
+        if self.from_state and self.last_good is None and expected.frame == 0:
+            text += ("; the movie starts from a savestate and differs right after it: the savestate is the likely "
+                     "cause (damaged, or made by another core or core version)")
         return text
 
     def close(self, error: BaseException | None) -> int:

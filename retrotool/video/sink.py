@@ -225,7 +225,7 @@ class VideoSink:
             with contextlib.suppress(RetroToolError):  # already closed unless we are failing anyway
                 self._close_wav()
             if self._work is not None:
-                shutil.rmtree(self._work, ignore_errors=True)
+                outputs.discard_tree(self._work)
                 self._work = None
 
     # -- frames --------------------------------------------------------------

@@ -35,6 +35,9 @@ MASKED = {  # name: (type, mask)
     "mixed": ("><u4", 0x00FFFF00),
     "bcd": ("<d4", 0xFFFF),
     "wide": ("<i8", 0x7FFFFFFFFFFFFFFF),
+    "top_bit": (">i8", 0x8000000000000000),  # masks are uint64 in stable-retro: 2**63 and above are masks too
+    "all_bits_but_low": ("<u8", 0xFFFFFFFFFFFFFF0F),
+    "negative": ("<u4", -113),  # Amidar-Atari2600's: a uint64 in stable-retro, so all bits above set
 }
 
 _STABLE_RETRO = r"""

@@ -48,3 +48,19 @@ def test_a_background_failure_is_raised_in_the_writer_and_abandon_cleans_up(
         column.finish()
     column.abandon()
     assert not (tmp_path / "a.part").exists()
+
+
+@pytest.mark.parametrize("background", [False, True])
+def test_abandon_never_raises_when_the_disk_is_still_full(tmp_path: Path, background: bool) -> None:
+    """Closing flushes what the file buffers, which meets the full disk again: abandon goes on and removes the part."""
+    column = npzip.Column(tmp_path / "a.part", "a", np.dtype(np.uint8), 10, (4,), background=background)
+
+    class Full:
+        def close(self) -> None:
+            raise OSError(28, os.strerror(28))
+
+    real, column._file = column._file, Full()  # type: ignore[assignment]
+    assert real is not None
+    real.close()
+    column.abandon()
+    assert not (tmp_path / "a.part").exists()

@@ -19,7 +19,8 @@ PACKAGE = Path(__file__).resolve().parents[2] / "retrotool"
 LAYERS: dict[str, int] = {
     # leaves: what everything may use
     "retrotool": 0, "retrotool.errors": 0, "retrotool.resources": 0, "retrotool.interrupts": 0,
-    "retrotool.pictures": 0, "retrotool.sinks.contract": 0, "retrotool.outputs": 0,
+    "retrotool.pictures": 0, "retrotool.sinks.contract": 0, "retrotool.outputs": 0, "retrotool.paths": 0,
+    "retrotool.schema": 0,
     # data and formats
     "retrotool.systems": 1, "retrotool.movie": 1,
     # the native door, and process isolation
@@ -39,6 +40,8 @@ LEAVES = {  # module (or package) -> the only project modules it may import
     "retrotool.errors": set(),
     "retrotool.sinks.contract": set(),
     "retrotool.pictures": set(),
+    "retrotool.paths": set(),
+    "retrotool.schema": {"retrotool.paths"},
     "retrotool.movie": {"retrotool.errors", "retrotool.systems", "retrotool.outputs", "retrotool.movie"},
 }
 MAX_MODULE_LINES = 400

@@ -82,7 +82,7 @@ def test_a_variable_is_read_only_where_a_block_holds_all_of_it() -> None:
 def test_malformed_data_json_names_file_and_key(tmp_path: Path) -> None:
     path = tmp_path / "data.json"
     path.write_text(json.dumps({"info": {"lives": {"address": 5}}}))
-    with pytest.raises(ContentError, match=r"data.json.*'lives'.*type"):
+    with pytest.raises(ContentError, match=r"data.json: info.lives.type: missing"):
         load_variables(path)
     cases = {
         json.dumps({"info": [1]}): r"expected \{\"info\"",
@@ -151,5 +151,5 @@ def test_scenario_actions_give_gym_retros_discrete_index(tmp_path: Path) -> None
     with pytest.raises(ContentError, match="'Z'.*buttons are A, B, UP, DOWN"):
         DiscreteActions([[["Z"]]], buttons, 1, "s.json")
     scenario.write_text(json.dumps({"actions": [["UP"]]}))
-    with pytest.raises(ContentError, match="scenario.json: 'actions' must be"):
+    with pytest.raises(ContentError, match=r"scenario.json: actions\[0\]\[0\]: expected a list, got \"UP\""):
         load_scenario(scenario)
