@@ -15,7 +15,8 @@ Hierarchy::
     ├── DesyncError           a replay diverged from its recorded checkpoints
     ├── OutputExistsError     refusing to overwrite an existing output file
     ├── EncoderError          ffmpeg or another encoder failed
-    └── DatasetExistsError    refusing to overwrite an existing dataset
+    ├── DatasetExistsError    refusing to overwrite an existing dataset
+    └── SearchError           a RAM search cannot go on as asked (nothing would be left, nothing to undo)
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ __all__ = [
     "MovieFormatError",
     "OutputExistsError",
     "RetroToolError",
+    "SearchError",
     "StateError",
     "UnknownSystemError",
 ]
@@ -72,3 +74,7 @@ class EncoderError(RetroToolError):
 
 class DatasetExistsError(RetroToolError):
     """A dataset directory already exists and overwriting was not requested."""
+
+
+class SearchError(RetroToolError):
+    """A RAM search step would leave no candidate, or there is no step to undo; the search is unchanged."""
