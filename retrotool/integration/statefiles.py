@@ -36,9 +36,9 @@ class Maker:
         where = self.spec.get("version")
         return data[where["offset"] : where["offset"] + where["length"]] if where else None
 
-    def game(self, data: bytes) -> bytes | None:
-        spans = self.spec.get("game") or []
-        return b"".join(data[s["offset"] : s["offset"] + s["length"]] for s in spans) if spans else None
+    def game(self, data: bytes) -> tuple[bytes, ...]:
+        """The fields that say which game a state is of (none when the core writes none)."""
+        return tuple(data[s["offset"] : s["offset"] + s["length"]] for s in self.spec.get("game") or [])
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,7 +130,8 @@ def misfits(state: bytes, fresh: bytes, core: str) -> list[str]:
                            f"version {show(v2)} (another build of the core)")
         g1, g2 = mine.game(state), theirs.game(fresh)
         if g1 != g2:
-            reasons.append(f"it is a state of another game ({show(g1)}; this game's states have {show(g2)})")
+            mine_text, theirs_text = ", ".join(map(show, g1)), ", ".join(map(show, g2))
+            reasons.append(f"it is a state of another game ({mine_text}; this game's states have {theirs_text})")
     if len(state) != len(fresh):
         reasons.append(f"it is {len(state):,} bytes and the {core} here makes {len(fresh):,}-byte states of this game "
                        "(another core version, or another game)")
