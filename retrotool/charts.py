@@ -31,6 +31,7 @@ class Panel:
     lines: Mapping[str, np.ndarray]
     steps: bool = True
     marks: Sequence[tuple[int, str]] = field(default_factory=tuple)  # vertical lines at frames, with labels
+    ticks: Sequence[tuple[float, str]] = field(default_factory=tuple)  # named y values (a flag's no / yes)
 
 
 def figure_class() -> Any:
@@ -67,7 +68,10 @@ def draw(path: Path, frames: np.ndarray, panels: Sequence[Panel], *, title: str,
                         textcoords="offset points", color="tab:red", fontsize=8)
         ax.set_title(panel.title, fontsize=10, loc="left")
         ax.grid(True, alpha=0.3)
-        ax.ticklabel_format(axis="y", style="plain", useOffset=False)
+        if panel.ticks:
+            ax.set_yticks([v for v, _ in panel.ticks], [label for _, label in panel.ticks])
+        else:
+            ax.ticklabel_format(axis="y", style="plain", useOffset=False)
         if len(panel.lines) > 1:
             ax.legend(loc="upper left", fontsize=8)
     axes[-1].set_xlabel("frame")

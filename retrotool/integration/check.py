@@ -120,7 +120,7 @@ def _chart(checked: Checked, png: Path, force: bool) -> Path:
     panels = [
         charts.Panel("reward per frame", {"reward": checked.rewards}, marks=marks),
         charts.Panel(f"total reward ({checked.total:g})", {"total": np.cumsum(checked.rewards)}, marks=marks),
-        charts.Panel("done", {"done": checked.done.astype(np.int64)}, marks=marks),
+        charts.Panel("done", {"done": checked.done.astype(np.int64)}, marks=marks, ticks=((0, "no"), (1, "yes"))),
     ]
     title = f"{checked.game.name}: scenario over {checked.movie.name}"
     return charts.draw(png, frames, panels, title=title, force=force)
