@@ -222,6 +222,9 @@ class Person:
         slot = self.slots[k]
         at = f"frame{slot.frame - 1:06d}" if slot.frame else "start"
         path = Path(f"{self.states}-slot{k}-{at}.state")
+        if path in self.exported:
+            self.say(f"slot {k} is in {path.name} already")
+            return
         try:
             statefiles.write(path, slot.state)
         except RetroToolError as e:
