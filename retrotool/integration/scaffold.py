@@ -39,7 +39,7 @@ class VariableSet:
     game: games.Game
     variable: Variable
     before: dict[str, Any]  # the entry it replaced ({}: a new variable)
-    value: int | None  # at the game's default state, or power-on (None: its ROM is not imported)
+    value: int | None  # at the game's default state, or power-on
 
 
 def _system(name: str, rom: Path) -> System:
@@ -83,16 +83,16 @@ def variable(
     """Add or change a variable of data.json, once its address is inside the game's RAM."""
     game = folders.writable_game(game_name)
     var = Variable(name, address, check_type(code), mask)
-    value = None
-    if game.rom() is not None:
-        start = game.default_state()
-        content = session.game_content(game=game.name, power_on=start is None)
-        with session.open_session(content, core) as emulator:
-            space = emulator.address_space()
-            try:
-                Layout.of(space).column(address, var.size)
-            except ContentError as e:
-                raise ContentError(f"{name}: {e}") from None
-            value = var.read(space)
+    if game.rom() is None:
+        raise ContentError(f"the ROM of {game.name} is not imported, so {name}'s address cannot be checked against its "
+                           "RAM; run `retrotool import DIR` on your ROMs")
+    content = session.game_content(game=game.name, power_on=game.default_state() is None)
+    with session.open_session(content, core) as emulator:
+        space = emulator.address_space()
+        try:
+            Layout.of(space).column(address, var.size)
+        except ContentError as e:
+            raise ContentError(f"{name}: {e}") from None
+        value = var.read(space)
     before = folders.set_variable(game, name, address, code, mask)
     return VariableSet(game, var, before, value)

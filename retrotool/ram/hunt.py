@@ -66,6 +66,8 @@ def condition(search: Search, asked: Mapping[str, int | None], frame: int | None
     base = kind.removesuffix("-since")
     if base not in SINCE_KINDS:
         raise RetroToolError(f"unknown condition --{kind}")
+    if kind.endswith("-since") and since is not None:
+        raise RetroToolError(f"--{kind} names its frame: leave out --since")
     back = int(value) if kind.endswith("-since") else since
     if back is None:
         back = next((s.frame for s in reversed(search.steps) if s.frame is not None and s.frame < at), 0)
