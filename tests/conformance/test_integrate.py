@@ -140,3 +140,28 @@ def test_states_of_other_cores_and_builds_are_refused_with_the_reason(
         states.save(state, into=f"Made{system}-{system}", name="Foreign", core=str(ours.path))
     assert reason in str(refused.value)
     assert not (data / f"Made{system}-{system}" / "Foreign.state").exists()
+
+
+@pytest.mark.parametrize("system", ["Genesis", "Snes", "GbAdvance", "Nes", "PCEngine"])
+def test_search_and_watch_find_what_stable_retro_reads(system: str, integration, sr_data: Path, tmp_path: Path) -> None:
+    """The probe's pad value, as stable-retro's info reads it through data.json (Genesis words, SNES and GBA memory
+    maps, RAM bases), is found by the RAM search at its data.json address and type, and watched frame by frame."""
+    from retrotool.ram import hunt, watch
+
+    probe, folder, core = integration(system)
+    address, code = probe.variables["pad"]
+    game = games.find(probe.game)
+    movie = tmp_path / "m.bk2"
+    scripted.record(system=game.system, core=str(core), rom=game.rom(), buttons=_random(game.system, 400, 3),
+                    out=movie, start=game.state("Start"), game=probe.game)
+    there = [int(row[4]["pad"]) for row in oracle("play", sr_data, movie)]
+    watched = watch.watch(movie, ["pad", f"{address:#x}:{code}"])
+    assert watched.values["pad"].tolist() == there == watched.values[f"{address:#x}:{code}"].tolist()
+    file = tmp_path / "s.json"
+    hunt.start(movie, file=file, types=(code, "|u1"))
+    frames = [f for f in range(50, 400, 37) if there[f]][:4]
+    for f in frames:
+        hunt.narrow(file, {"equals": there[f]}, frame=f)
+    _, at, rows = hunt.show(file, limit=1000)
+    assert at == frames
+    assert any(c.address == address and c.type == code and list(c.values) == [there[f] for f in frames] for c in rows)
