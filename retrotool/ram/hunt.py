@@ -56,9 +56,10 @@ def condition(search: Search, asked: Mapping[str, int | None], frame: int | None
     previous step (the start: frame 0).
     """
     given = {k: v for k, v in asked.items() if v is not None and v is not False}
-    if len(given) != 1:
-        names = ", ".join(f"--{k}" for k in given) or "none"
-        raise RetroToolError(f"give one condition per step (--equals, --decreased-since, --changed, ...), not {names}")
+    if not given:
+        raise RetroToolError("give a condition: --equals V, --greater V, --decreased-since M, --changed, --unchanged, ...")
+    if len(given) > 1:
+        raise RetroToolError(f"give one condition per step, not {', '.join(f'--{k}' for k in given)}")
     (kind, value), = given.items()
     at = search.source.frames - 1 if frame is None else frame
     if kind in VALUE_KINDS:
