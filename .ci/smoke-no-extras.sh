@@ -59,6 +59,7 @@ usage_error no-such-command
 usage_error playback no-such-movie.bk2
 usage_error playback "$src/examples/testgame.bk2" --view  # needs the view extra: says how to get it
 usage_error dump-dataset "$src/examples/testgame.bk2" -o ds --format minari  # needs the dataset extra
+usage_error ram watch "$src/examples/testgame.bk2" 16:'<u4' --png v.png  # needs the plot extra
 
 commands=$("$work/venv/bin/python" -c 'import typer.main, retrotool.cli as c; print(*typer.main.get_command(c.app).commands)')
 [ -n "$commands" ] || fail "no commands found"
@@ -72,6 +73,7 @@ works --version
 
 works playback "$src/examples/testgame.bk2" && grep -q "final RAM sha256" "$work/out" || fail "playback printed no summary"
 works playback "$src/examples/testgame.bk2" --mp4 x.mp4 && [ -s x.mp4 ] || fail "playback --mp4 wrote no x.mp4"
+works ram watch "$src/examples/testgame.bk2" 16:'<u4' --csv v.csv && [ -s v.csv ] || fail "ram watch wrote no v.csv"
 
 if [ "$failures" -gt 0 ]; then
   echo "smoke test without extras: $failures failure(s)" >&2

@@ -17,7 +17,8 @@ Hierarchy::
     ├── OutputExistsError     refusing to overwrite an existing output file
     ├── DiskFullError         an output cannot be written: no space left (or a quota reached)
     ├── EncoderError          ffmpeg or another encoder failed
-    └── DatasetExistsError    refusing to overwrite an existing dataset
+    ├── DatasetExistsError    refusing to overwrite an existing dataset
+    └── SearchError           a RAM search cannot go on as asked (nothing would be left, nothing to undo)
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ __all__ = [
     "MovieFormatError",
     "OutputExistsError",
     "RetroToolError",
+    "SearchError",
     "StateError",
     "UnknownSystemError",
 ]
@@ -84,3 +86,7 @@ class EncoderError(RetroToolError):
 
 class DatasetExistsError(RetroToolError):
     """A dataset directory already exists and overwriting was not requested."""
+
+
+class SearchError(RetroToolError):
+    """A RAM search step would leave no candidate, or there is no step to undo; the search is unchanged."""

@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 MAX_STATE_BYTES = 64 << 20  # a libretro state of these systems is at most a few MB; gunzipped, too
 _MAX_SHA_LIST_BYTES = 1 << 20  # rom.sha: a few SHA-1s
 _VERSION = re.compile(r"-v\d+$")
-METADATA_JSON = schema.Obj({"default_state": schema.Maybe(schema.Str(re.compile(f"(?:{paths.NAME.pattern})?")))})
+METADATA_JSON = schema.Obj({"default_state": schema.Maybe(schema.Str(re.compile(f"(?:{paths.NAME.pattern})?"), what="a state name (no folder)"))})
 
 
 def data_folders() -> list[tuple[str, Path]]:

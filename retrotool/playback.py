@@ -76,9 +76,22 @@ def replay_movie(
         if counter is not None:
             emulator.host.count_frames_into(counter)
         t0 = time.perf_counter()
-        done = replay(emulator, ArraySource(movie.buttons[:rows]), sinks, progress=progress,
-                      reset_row=movie.convention == "stable-retro")
+        done = replay_rows(emulator, movie, sinks, rows=rows, progress=progress)
         return RunResult.of(emulator, content.name, done, time.perf_counter() - t0), done
+
+
+def replay_rows(
+    emulator: Emulator, movie: bk2.Movie, sinks: Sequence[Sink], *, rows: int | None = None,
+    progress: Progress | None = None,
+) -> Replayed:
+    """The movie's first `rows` rows (all by default) through `sinks`, on an emulator `open_session` put at its start.
+
+    For callers that need the emulator around the replay (its address space
+    before, its state after); in the movie's convention (row 0 of
+    stable-retro's is its reset frame).
+    """
+    return replay(emulator, ArraySource(movie.buttons[:rows]), sinks, progress=progress,
+                  reset_row=movie.convention == "stable-retro")
 
 
 def run(

@@ -74,11 +74,12 @@ class Num:
 
 @dataclass(frozen=True, slots=True)
 class Str:
-    """A string, matching `pattern` (whole) or one of `choices` when given."""
+    """A string, matching `pattern` (whole) or one of `choices` when given; `what` says in words what matches."""
 
     pattern: re.Pattern[str] | None = None
     choices: tuple[str, ...] = ()
     max_len: int = 4096
+    what: str = ""
 
     def check(self, value: Any, where: str) -> None:
         if not isinstance(value, str):
@@ -88,7 +89,7 @@ class Str:
         if self.choices and value not in self.choices:
             raise _Refused(where, f"{_show(value)} is not one of {', '.join(self.choices)}")
         if self.pattern is not None and not self.pattern.fullmatch(value):
-            raise _Refused(where, f"{_show(value)} is not of the form {self.pattern.pattern}")
+            raise _Refused(where, f"{_show(value)} is not {self.what or 'of the form ' + self.pattern.pattern}")
 
 
 @dataclass(frozen=True, slots=True)

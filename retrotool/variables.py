@@ -21,10 +21,20 @@ from typing import Any
 import numpy as np
 
 from retrotool import schema
+from retrotool.errors import ContentError
 from retrotool.memory import AddressSpace
 from retrotool.sinks.contract import Values
 
 _TYPE = re.compile(r"^(><|<>|>=|<=|[<>=|])([uidn])([1-8])$")
+TYPE_HELP = ("a byte order (| < > = >< <> >= <=), a format (u unsigned, i signed, d BCD, n one BCD digit per byte) "
+             "and a byte count 1-8, like >u2 or |d1")
+
+
+def check_type(code: str) -> str:
+    """A data.json type code as given, or a ContentError that says what one looks like."""
+    if not isinstance(code, str) or not _TYPE.match(code):
+        raise ContentError(f"unknown type code {code!r}: a type is {TYPE_HELP}")
+    return code
 
 
 @functools.cache
@@ -116,7 +126,7 @@ _UINT64 = (1 << 64) - 1
 
 DATA_JSON = schema.Obj({
     "info": schema.MapOf(schema.Obj(
-        {"address": schema.Int(0, _UINT64), "type": schema.Str(_TYPE), "mask": schema.Int(-(1 << 63), _UINT64)},
+        {"address": schema.Int(0, _UINT64), "type": schema.Str(_TYPE, what="a type code: " + TYPE_HELP), "mask": schema.Int(-(1 << 63), _UINT64)},
         required=frozenset({"address", "type"}),
     )),
 }, required=frozenset({"info"}))
@@ -153,6 +163,7 @@ _OPS: dict[str, Callable[[Number, float], Number]] = {
     "negative": lambda a, b: a < 0,
     "sign": lambda a, b: np.sign(a),
 }
+OPS: tuple[str, ...] = tuple(_OPS)  # the op names scenario.json may use
 
 
 @dataclass(frozen=True, slots=True)

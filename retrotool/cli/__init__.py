@@ -1,7 +1,7 @@
 """The `retrotool` command: parse arguments, call one library function, print the result.
 
-One module per group of commands (replays, recording, data, catalog); `common`
-holds what they share. No logic lives here. Every expected failure is a
+One module per group of commands (replays, recording, data, catalog, states,
+ram, integrate); `common` holds what they share. No logic lives here. Every expected failure is a
 RetroToolError, printed as a one- or two-line message with a non-zero exit and
 no traceback.
 """
@@ -17,7 +17,7 @@ from retrotool import interrupts
 
 # each module registers its commands, in the order `retrotool --help` lists them
 # isort: off
-from retrotool.cli import replays, recording, data, catalog  # noqa: F401
+from retrotool.cli import replays, recording, data, catalog, states, ram, integrate  # noqa: F401
 # isort: on
 from retrotool.cli.common import app, err
 from retrotool.errors import RetroToolError

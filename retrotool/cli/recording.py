@@ -37,6 +37,7 @@ def record(
     frame: Annotated[Optional[int], typer.Option(min=0, help="With --from: go on from this frame (re-recording what follows).", rich_help_panel="Playing")] = None,
     keys_file: Annotated[Optional[Path], typer.Option(help="Key bindings (TOML). Default: ~/.config/retrotool/keys.toml if present.", rich_help_panel="Playing")] = None,
     scale: Annotated[Optional[int], typer.Option(min=1, max=16, help="Window size in multiples of the picture (default: fits the screen).", rich_help_panel="Playing")] = None,
+    save_states: Annotated[Optional[Path], typer.Option(metavar="DIR", help="Also write every savestate slot saved (F2) into this folder as a .state file stable-retro reads; F3 writes the current slot (beside the movie without this).", rich_help_panel="Playing")] = None,
     keys: Annotated[Optional[str], typer.Option("--keys", metavar="SYSTEM", help="Show the key bindings of SYSTEM and exit.", rich_help_panel="Playing")] = None,
     recover: Annotated[Optional[Path], typer.Option(metavar="JOURNAL", help="Turn the journal of an interrupted session into a movie (-o, default: beside it).", rich_help_panel="Playing")] = None,
 ) -> None:
@@ -63,7 +64,7 @@ def record(
             return _record_scripted(what, output, input, random, seed, frames, players, core, checkpoint_every, force)
         start = live.Start(what, core, players)
     _played(live.record_live(start, out=output, keys_file=keys_file, scale=scale, checkpoint_every=checkpoint_every,
-                             force=force))
+                             force=force, save_states=save_states))
 
 
 def _content(
@@ -93,6 +94,8 @@ def _played(result: live.LiveResult) -> None:
                   f"work per frame {work_mean:.2f} ms mean, {work_p99:.2f} ms p99")
     for shot in result.screenshots:
         out.print(f"screenshot {escape(str(shot))}")
+    for state in result.states:
+        out.print(f"state {escape(str(state))}")
 
 
 def _recover(journal: Path, output: Path | None, core: str | None, rom: Path | None, force: bool) -> None:

@@ -34,6 +34,7 @@ ACTIONS = {
     "load_state": "load the current slot (a re-record)",
     "previous_slot": "previous slot",
     "next_slot": "next slot",
+    "export_state": "write the current slot to a .state file (stable-retro's format)",
     "screenshot": "screenshot (PNG beside the movie)",
     "quit": "save the movie and quit",
 }

@@ -44,6 +44,7 @@ class LiveResult:
     checkpoints: int  # checkpoints the verifying replay matched (0: not verified)
     timing: windows.Timing
     screenshots: tuple[Path, ...]
+    states: tuple[Path, ...] = ()  # savestate slots written out as state files
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,14 +77,18 @@ def check_display() -> None:
 def record_live(
     start: Start, *, out: Path | None = None, keys_file: Path | None = None, scale: int | None = None,
     checkpoint_every: int = DEFAULT_CHECKPOINT_EVERY, force: bool = False, verify: bool = True,
-    events: Callable[[int], Iterable[Any]] | None = None,
+    events: Callable[[int], Iterable[Any]] | None = None, save_states: Path | None = None,
 ) -> LiveResult:
     """Let a person play `start` in a window and record it (see the module docstring).
 
     `events(frame)` replaces pygame's event queue: it gets the number of the
     frame about to run and returns the events that arrived (tests script it).
+    `save_states`: a folder every savestate slot saved is also written to, as
+    a state file stable-retro reads.
     """
     check_display()
+    if save_states is not None and not save_states.is_dir():
+        raise RetroToolError(f"--save-states {save_states}: no such folder")
     content = start.content
     target = outputs.check_target(out or Path(f"{content.name}-{time.strftime('%Y%m%d-%H%M%S')}.bk2"), force)
     window = windows.Window(keys.load(content.system, keys_file), NO_DISPLAY)
@@ -97,7 +102,7 @@ def record_live(
             take = Take(emulator, builder)
             if start.movie is not None and start.frame:
                 take.play(ArraySource(start.movie.buttons[: start.frame]))
-            person = window.run(take, start.players, target, scale, events)
+            person = window.run(take, start.players, target, scale, events, save_states)
             movie = take.finish(dict(content.options)).with_meta(core=emulator.core.name)
             if movie.frames:
                 bk2.write(movie, target, force=force)
@@ -107,7 +112,7 @@ def record_live(
     checkpoints = _verify(target, content, journal.path) if verify and movie.frames else 0
     return LiveResult(
         target if movie.frames else None, movie.frames, builder.rerecords, movie.frames / emulator.av_info.fps,
-        checkpoints, person.timing(), tuple(person.saved),
+        checkpoints, person.timing(), tuple(person.saved), tuple(person.exported),
     )
 
 

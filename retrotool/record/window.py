@@ -4,8 +4,8 @@
 frame it waits for that frame's time on the clock, takes every pending
 keyboard and gamepad event, and hands over what is held right then, so
 input is at most one frame old. Between frames it also carries out the
-recorder's controls (pause, frame advance, speed, savestate slots,
-screenshots, quit). Loading a slot or quitting ends the loop's run; `run`
+recorder's controls (pause, frame advance, speed, savestate slots and
+writing them out as state files, screenshots, quit). Loading a slot or quitting ends the loop's run; `run`
 then loads the slot into the take and starts the next run, so the one
 replay loop drives the whole session.
 """
@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from retrotool.errors import RetroToolError
+from retrotool.integration import statefiles
 from retrotool.record.controls import Controls
 from retrotool.record.keys import ACTIONS, Bindings
 from retrotool.record.take import Slot, Take
@@ -91,6 +92,7 @@ class Person:
     def __init__(
         self, take: Take, controls: Controls, view: LiveView, clock: Clock, bindings: Bindings,
         *, players: int, fps: float, screenshots: Path, events: Callable[[int], Iterable[Any]],
+        states: Path | None = None, export_all: bool = False,
     ) -> None:
         self.take = take
         self.events = events  # the frame about to run -> pending events (pygame's queue, or a test's script)
@@ -102,6 +104,9 @@ class Person:
         self.frames = STRETCH
         self.fps = fps
         self.screenshots = screenshots  # path prefix: <prefix>-<frame>.png
+        self.states = states or screenshots  # path prefix: <prefix>-slot<k>-frame<N>.state
+        self.export_all = export_all  # every slot saved is written out too (--save-states)
+        self.exported: list[Path] = []
         self.paused = self.help = self.quitting = False
         self._step = False  # one frame asked for while paused
         self.speed = 1.0
@@ -203,6 +208,30 @@ class Person:
     def _do_save_state(self) -> None:
         self.slots[self.slot] = self.take.save()
         self.say(f"saved slot {self.slot} at frame {self.take.frames}")
+        if self.export_all:
+            self._export(self.slot)
+
+    def _do_export_state(self) -> None:
+        if self.slot not in self.slots:
+            self.say(f"slot {self.slot} is empty: save it first")
+        else:
+            self._export(self.slot)
+
+    def _export(self, k: int) -> None:
+        """Write a slot as a state file stable-retro reads, named by the frame it follows (as `state save --frame`)."""
+        slot = self.slots[k]
+        at = f"frame{slot.frame - 1:06d}" if slot.frame else "start"
+        path = Path(f"{self.states}-slot{k}-{at}.state")
+        if path in self.exported:
+            self.say(f"slot {k} is in {path.name} already")
+            return
+        try:
+            statefiles.write(path, slot.state)
+        except RetroToolError as e:
+            self.say(f"slot {k} not written: {e}")
+            return
+        self.exported.append(path)
+        self.say(f"slot {k} written to {path.name}")
 
     def _do_load_state(self) -> None:
         slot = self.slots.get(self.slot)
@@ -316,6 +345,7 @@ class Window:
 
     def run(
         self, take: Take, players: int, movie: Path, scale: int | None, events: Callable[[int], Iterable[Any]] | None,
+        save_states: Path | None = None,
     ) -> Person:
         """Open the window, sound and pads; let the person play until they quit; close it all."""
         pg = self.pg
@@ -338,6 +368,7 @@ class Window:
                 take, Controls(pg, take.system, players, self.pads, self.actions), view, Clock(av.fps),
                 self.bindings, players=players, fps=av.fps, screenshots=movie.with_suffix(""),
                 events=events or (lambda frame: pg.event.get()),
+                states=save_states / movie.stem if save_states is not None else None, export_all=save_states is not None,
             )
             view.overlay = person.overlay
             person.say("F1: controls")

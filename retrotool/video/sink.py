@@ -19,7 +19,6 @@ complete; an error or Ctrl-C kills ffmpeg and removes the folder.
 from __future__ import annotations
 
 import contextlib
-import shutil
 import wave
 from collections.abc import Mapping
 from dataclasses import dataclass

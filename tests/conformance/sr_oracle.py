@@ -3,6 +3,8 @@
     python sr_oracle.py state  DATA GAME PLAYERS FRAMES SEED OUT.state   make an integration state
     python sr_oracle.py record DATA GAME STATE|- PLAYERS FRAMES SEED OUT.bk2
     python sr_oracle.py play   DATA MOVIE
+    python sr_oracle.py default DATA GAME FRAMES                           reset() into the game's default state, then
+                                                                           FRAMES steps with no button held
 
 DATA is a folder of custom integrations (Integrations.add_custom_path). `record`
 plays a random agent that presses, every step, each button stable-retro's movies
@@ -79,6 +81,17 @@ def record(data: str, game: str, state: str, players: int, frames: int, seed: in
     print(json.dumps(rows))
 
 
+def default(data: str, game: str, frames: int) -> None:
+    env = _make(data, game, retro.State.DEFAULT, 1)
+    env.reset()
+    rows = [_row(env, None, None, env.data.lookup_all())]
+    for _ in range(frames):
+        _, reward, done, _, info = env.step(np.zeros(env.num_buttons, np.uint8))
+        rows.append(_row(env, float(reward), bool(done), info))
+    env.close()
+    print(json.dumps(rows))
+
+
 def play(data: str, path: str) -> None:
     with zipfile.ZipFile(path) as zf:
         power_on = "Core.bin" not in zf.namelist()
@@ -111,5 +124,7 @@ if __name__ == "__main__":
         record(args[0], args[1], args[2], int(args[3]), int(args[4]), int(args[5]), args[6])
     elif verb == "play":
         play(args[0], args[1])
+    elif verb == "default":
+        default(args[0], args[1], int(args[2]))
     else:
         sys.exit(f"unknown verb {verb!r}")

@@ -8,6 +8,7 @@ shows that recording stays frame-exact at other speeds.
 
 from __future__ import annotations
 
+import gzip
 import logging
 import os
 import subprocess
@@ -269,3 +270,25 @@ def test_bad_input_is_one_clear_line(tmp_path: Path, rom: Path) -> None:
 def test_quitting_before_the_first_frame_leaves_nothing(tmp_path: Path, rom: Path) -> None:
     result = live.record_live(_start(rom), out=tmp_path / "m.bk2", events=lambda frame: [pg.event.Event(pg.QUIT)])
     assert result.movie is None and result.frames == 0 and list(tmp_path.iterdir()) == []
+
+
+def test_savestate_slots_are_written_as_state_files_stable_retro_reads(tmp_path: Path, rom: Path) -> None:
+    """--save-states DIR writes every slot saved (F2); F3 writes the current slot again; each is the state after
+    the frame it names, the same bytes `retrotool state save MOVIE --frame N` makes."""
+    from retrotool.integration import states
+
+    (tmp_path / "states").mkdir()
+    script = Script().add(10, _key("f2")).add(20, _key("f7")).add(21, _key("f2")).add(25, _key("f3"))
+    script.add(26, _key("f6")).add(27, _key("f3")).add(30, _key("escape"))
+    result = live.record_live(_start(rom), out=tmp_path / "m.bk2", events=script, save_states=tmp_path / "states")
+    assert [p.name for p in result.states] == ["m-slot1-frame000009.state", "m-slot2-frame000020.state"]
+    assert all(p.parent == tmp_path / "states" for p in result.states)  # F3 found them written: not again
+    for path, frame in zip(result.states, (9, 20)):
+        made = states.save(result.movie, frame=frame, out=tmp_path / f"f{frame}.state")
+        assert gzip.decompress(path.read_bytes()) == made.state
+
+
+def test_without_a_folder_f3_writes_beside_the_movie(tmp_path: Path, rom: Path) -> None:
+    script = Script().add(5, _key("f3")).add(6, _key("f2")).add(8, _key("f3")).add(9, _key("escape"))
+    result = live.record_live(_start(rom), out=tmp_path / "m.bk2", events=script)
+    assert [p.name for p in result.states] == ["m-slot1-frame000005.state"] and result.states[0].parent == tmp_path

@@ -20,20 +20,24 @@ LAYERS: dict[str, int] = {
     # leaves: what everything may use
     "retrotool": 0, "retrotool.errors": 0, "retrotool.resources": 0, "retrotool.interrupts": 0,
     "retrotool.pictures": 0, "retrotool.sinks.contract": 0, "retrotool.outputs": 0, "retrotool.paths": 0,
-    "retrotool.schema": 0,
+    "retrotool.schema": 0, "retrotool.charts": 0,
     # data and formats
-    "retrotool.systems": 1, "retrotool.movie": 1,
+    "retrotool.systems": 1, "retrotool.movie": 1, "retrotool.integration.statefiles": 1,
     # the native door, and process isolation
     "retrotool.native": 2, "retrotool.isolation": 2,
     "retrotool.cores": 3, "retrotool.memory": 3, "retrotool.variables": 3,
-    "retrotool.games": 4, "retrotool.emulator": 4,
+    "retrotool.ram.layout": 3, "retrotool.ram.codes": 3, "retrotool.ram.search": 3,
+    "retrotool.games": 4, "retrotool.emulator": 4, "retrotool.integration.folders": 4,
     "retrotool.session": 5, "retrotool.replay": 5,
     # sinks and the parts of the product's verbs
     "retrotool.sinks": 6, "retrotool.view": 6, "retrotool.video": 6, "retrotool.datasets": 6, "retrotool.record": 6,
+    "retrotool.ram": 6, "retrotool.integration": 6,
     "retrotool.playback": 7, "retrotool.catalog": 7, "retrotool.segments": 7,
     # the verbs themselves
     "retrotool.record.scripted": 8, "retrotool.record.live": 8, "retrotool.record.recover": 8,
     "retrotool.record.agent": 8, "retrotool.video.render": 8, "retrotool.datasets.dump": 8, "retrotool.indexing": 8,
+    "retrotool.ram.hunt": 8, "retrotool.ram.watch": 8, "retrotool.integration.states": 8,
+    "retrotool.integration.scaffold": 8, "retrotool.integration.check": 8,
     "retrotool.cli": 9, "retrotool.__main__": 10,
 }
 LEAVES = {  # module (or package) -> the only project modules it may import

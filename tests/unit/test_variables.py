@@ -85,14 +85,14 @@ def test_malformed_data_json_names_file_and_key(tmp_path: Path) -> None:
     with pytest.raises(ContentError, match=r"data.json: info.lives.type: missing"):
         load_variables(path)
     cases = {
-        json.dumps({"info": [1]}): r"expected \{\"info\"",
-        json.dumps([]): r"expected \{\"info\"",
-        json.dumps({"info": {"lives": 5}}): "'lives' needs an 'address' and a 'type'",
-        json.dumps({"info": {"lives": {"type": "|u1"}}}): "'lives' needs an 'address' and a 'type'",
-        json.dumps({"info": {"lives": {"address": "5", "type": "|u1"}}}): "'lives' has a bad address or type '|u1'",
-        json.dumps({"info": {"lives": {"address": 5, "type": 7}}}): "'lives' has a bad address or type 7",
-        json.dumps({"info": {"lives": {"address": 5, "type": ">u9"}}}): "'lives' has a bad address or type '>u9'",
-        json.dumps({"info": {"lives": {"address": 5, "type": "|u1", "mask": "0xff"}}}): "'lives' has a non-integer mask",
+        json.dumps({"info": [1]}): r"info: expected an object, got \[1\]",
+        json.dumps([]): r"expected an object, got \[\]",
+        json.dumps({"info": {"lives": 5}}): "info.lives: expected an object, got 5",
+        json.dumps({"info": {"lives": {"type": "|u1"}}}): "info.lives.address: missing",
+        json.dumps({"info": {"lives": {"address": "5", "type": "|u1"}}}): 'info.lives.address: expected an integer, got "5"',
+        json.dumps({"info": {"lives": {"address": 5, "type": 7}}}): "info.lives.type: expected a string, got 7",
+        json.dumps({"info": {"lives": {"address": 5, "type": ">u9"}}}): 'info.lives.type: ">u9" is not a type code: a byte order',
+        json.dumps({"info": {"lives": {"address": 5, "type": "|u1", "mask": "0xff"}}}): 'info.lives.mask: expected an integer, got "0xff"',
     }
     for text, message in cases.items():
         path.write_text(text)
