@@ -80,6 +80,7 @@ class Run:
         self._audio = any(n.audio for n in needs)
         variables = {name: v for n in needs for name, v in n.variables.items()}
         rams = any(n.rams for n in needs)
+        self._every_screen = any(n.screen for n in needs)
         self._stops = _snapshot_rows(needs)
         self.batch = batch or self._batch_size(rams)
         self.reset_row = reset_row
@@ -141,7 +142,7 @@ class Run:
         emulator, row = self.emulator, self.row
         end = row + len(buttons)
         k = int(np.searchsorted(self._stops, row))
-        snap = k < self._stops.size and self._stops[k] == end - 1
+        snap = bool(k < self._stops.size and self._stops[k] == end - 1)
         masks = self.system.masks(buttons)
         segments = emulator.run(masks, video=self._video, audio=self._audio)
         sound = emulator.audio() if self._audio else None
@@ -158,7 +159,7 @@ class Run:
                 video=frames,
                 audio=sound if last_segment else None,
                 ram=emulator.obs_ram().tobytes() if snap and last_segment else None,
-                screen=self._screen(frames) if snap and last_segment else None,
+                screen=self._screen(frames) if (snap or self._every_screen) and last_segment else None,
                 values={name: v[first : stop - row] for name, v in values.items()} if values is not None else None,
                 rams=every_ram[first : stop - row] if every_ram is not None else None,
             )

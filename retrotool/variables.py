@@ -216,6 +216,7 @@ class Scenario:
     done_all: bool
     actions: tuple[tuple[tuple[str, ...], ...], ...] | None = None
     source: str = ""  # the file it came from, for messages
+    crop: tuple[int, int, int, int] | None = None  # (x, y, w, h) of the observation; 0 w/h: to the edge
 
     def reward(self, now: Frames, before: Frames) -> Number:
         """m * reward where m > 0, m * penalty where m < 0, summed over terms, plus the time reward."""
@@ -252,7 +253,17 @@ def load_scenario(path: Path) -> Scenario:
         condition == "all",
         _actions(path, doc.get("actions")),
         str(path),
+        _crop(path, doc.get("crop")),
     )
+
+
+def _crop(path: Path, spec: Any) -> tuple[int, int, int, int] | None:
+    """`crop`: [x, y, w, h] of the observation stable-retro shows."""
+    if spec is None:
+        return None
+    if not (isinstance(spec, list) and len(spec) == 4 and all(isinstance(v, int) and v >= 0 for v in spec)):
+        raise ContentError(f"{path}: 'crop' must be [x, y, w, h], four integers >= 0")
+    return (spec[0], spec[1], spec[2], spec[3])
 
 
 def _actions(path: Path, spec: Any) -> tuple[tuple[tuple[str, ...], ...], ...] | None:

@@ -1,0 +1,28 @@
+"""Gymnasium environments on retrotool's emulator: `make` (stable-retro's `retro.make`), `make_vec`, registration.
+
+    actions.py     stable-retro's action spaces (MultiBinary, FILTERED, DISCRETE, MULTI_DISCRETE) -> buttons
+    options.py     make()'s arguments read as stable-retro reads them: states, scenarios, observation kinds
+    stepper.py     an env's steps through the one replay loop (a Run fed K rows per step), movies per episode
+    retro_env.py   RetroEnv, the Gymnasium environment
+    vector.py      many envs: in one process (sync) or a process each (async), as a Gymnasium VectorEnv
+    registry.py    `retrotool/<Game>-v0` ids for `gymnasium.make`
+
+Importing this package registers every installed game with Gymnasium:
+
+>>> import gymnasium, retrotool.env
+>>> env = gymnasium.make("retrotool/Airstriker-Genesis-v0")
+"""
+
+from __future__ import annotations
+
+from retrotool.env.actions import Actions
+from retrotool.env.options import Observations, State
+from retrotool.env.retro_env import RetroEnv, ResetNeeded
+
+
+def make(game: str, state: object = State.DEFAULT, **kwargs: object) -> RetroEnv:
+    """stable-retro's `retro.make`: the env of a game (see `RetroEnv` for the arguments)."""
+    return RetroEnv(game, state, **kwargs)  # type: ignore[arg-type]
+
+
+__all__ = ["Actions", "Observations", "RetroEnv", "ResetNeeded", "State", "make"]
