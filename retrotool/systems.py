@@ -134,8 +134,7 @@ class System:
         pressed = np.asarray(buttons_uint8)
         if pressed.shape[-1:] != (len(self.buttons),):
             raise ValueError(f"{self.name} has {len(self.buttons)} buttons; got an array of shape {pressed.shape}")
-        weights = np.left_shift(np.uint16(1), np.asarray(self.joypad_ids, dtype=np.uint16))
-        masks: np.ndarray = ((pressed != 0).astype(np.uint16) * weights).sum(axis=-1, dtype=np.uint16)
+        masks: np.ndarray = ((pressed != 0).astype(np.uint16) * _weights(self.joypad_ids)).sum(axis=-1, dtype=np.uint16)
         return masks
 
     def from_masks(self, masks: np.ndarray) -> np.ndarray:
@@ -143,6 +142,14 @@ class System:
         bits = np.asarray(masks, dtype=np.uint16)[..., np.newaxis]
         ids = np.asarray(self.joypad_ids, dtype=np.uint16)
         return ((bits >> ids) & 1).astype(np.uint8)
+
+
+@functools.lru_cache(maxsize=64)
+def _weights(joypad_ids: tuple[int, ...]) -> np.ndarray:
+    """Each button's bit in a joypad mask (cached: an agent packs one row per step)."""
+    weights = np.left_shift(np.uint16(1), np.asarray(joypad_ids, dtype=np.uint16))
+    weights.flags.writeable = False
+    return weights
 
 
 def _button(raw: Mapping[str, Any]) -> Button:

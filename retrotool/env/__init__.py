@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from retrotool.env.actions import Actions
 from retrotool.env.options import Observations, State
-from retrotool.env.retro_env import RetroEnv, ResetNeeded
+from retrotool.env.retro_env import ResetNeeded, RetroEnv
 
 
 def make(game: str, state: object = State.DEFAULT, **kwargs: object) -> RetroEnv:

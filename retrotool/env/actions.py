@@ -74,8 +74,8 @@ def combo_groups(system: System, groups: Sequence[Sequence[Sequence[str]]], sour
 class ActionMap:
     """One env's action space and the rows of canonical buttons its actions press.
 
-    `rows(action)` gives uint8 [players, len(system.buttons)] (the replay
-    loop's order). MultiBinary modes also take button names (["RIGHT", "B"]
+    `encode(action)` gives its canonical buttons uint8 [players,
+    len(system.buttons)] (the replay loop's order) and joypad masks. MultiBinary modes also take button names (["RIGHT", "B"]
     for player 1, or one list per player).
     """
 
@@ -90,7 +90,7 @@ class ActionMap:
         self._to_row = np.zeros((1 << self.width, len(system.buttons)), np.uint8)  # pad mask -> canonical row
         masks = np.arange(1 << self.width)
         self._to_row[:] = (masks[:, None] >> ids[None, :]) & 1 & (ids[None, :] < self.width)
-        self._filtered = np.array([self._filter(m) for m in range(1 << self.width)], np.int64) if groups else None
+        self._filtered = self._filter_table() if groups else None
         self.space = self._space()
 
     def _space(self) -> Any:
@@ -103,58 +103,62 @@ class ActionMap:
             return spaces.MultiDiscrete(sizes * self.players)
         return spaces.MultiBinary(self.width * self.players)
 
-    def _filter(self, mask: int) -> int:
-        """stable-retro's filter: within each group, keep the buttons only if they are one of its combos."""
-        kept = 0
+    def _filter_table(self) -> np.ndarray:
+        """stable-retro's filter of every pad mask: within each group, its buttons stay only if they are a combo."""
+        masks = np.arange(1 << self.width, dtype=np.int64)
+        kept = np.zeros_like(masks)
         for combos in self.groups:
-            union = 0
-            for c in combos:
-                union |= c
-            if mask & union in combos:
-                kept |= mask & union
+            union = int(np.bitwise_or.reduce(np.array(combos, np.int64)))
+            part = masks & union
+            kept |= np.where(np.isin(part, combos), part, 0)
         return kept
 
     # -- an action -> pad masks ---------------------------------------------------
-    def masks(self, action: Any) -> list[int]:
-        """The pad mask of each player for an action of this space."""
-        if self.mode == Actions.DISCRETE:
-            return self._discrete(action)
-        if self.mode == Actions.MULTI_DISCRETE:
-            return self._multi_discrete(action)
-        flags = self._flags(action)
-        masks = [int(m) for m in flags.reshape(self.players, self.width) @ self._weights]
-        if self.mode == Actions.FILTERED and self._filtered is not None:
-            masks = [int(self._filtered[m]) for m in masks]
-        return masks
+    def masks(self, action: Any) -> np.ndarray:
+        """The pad mask of each player (int64 [players]) for an action of this space.
 
-    def rows(self, action: Any) -> np.ndarray:
-        """uint8 [players, buttons] in the system's canonical order."""
-        return self._to_row[self.masks(action)]
+        A pad mask is also the libretro joypad mask: bit i is joypad id i.
+        """
+        if self.mode == Actions.DISCRETE:
+            return np.array(self._discrete(action), np.int64)
+        if self.mode == Actions.MULTI_DISCRETE:
+            return np.array(self._multi_discrete(action), np.int64)
+        masks = self._flags(action).reshape(self.players, self.width) @ self._weights
+        return self._filtered[masks] if self.mode == Actions.FILTERED and self._filtered is not None else masks
+
+    def encode(self, action: Any) -> tuple[np.ndarray, np.ndarray]:
+        """The action as the replay loop takes it: canonical buttons uint8 [players, buttons], masks uint16 [players]."""
+        masks = self.masks(action)
+        return self._to_row[masks], masks.astype(np.uint16)
 
     def _flags(self, action: Any) -> np.ndarray:
-        if isinstance(action, str) or (isinstance(action, (list, tuple)) and action and
-                                       all(isinstance(a, str) or _is_names(a) for a in action)):
+        """bool [players * width]: the MultiBinary flags of an action (or of the buttons it names)."""
+        if isinstance(action, np.ndarray):
+            flags = action
+        elif isinstance(action, str) or (isinstance(action, (list, tuple)) and action and
+                                         all(isinstance(a, str) or _is_names(a) for a in action)):
             return self._names(action)
-        flags = np.asarray(action)
+        else:
+            flags = np.asarray(action)
         if flags.shape != (self.width * self.players,) or flags.dtype.kind not in "biuf":
             raise RetroToolError(
                 f"an action must be {self.width * self.players} flags (MultiBinary), one per button of "
                 f"{self._players_text()}{' '.join(b or '-' for b in self.pad)}; got {_describe(action)}"
             )
-        return (flags != 0).astype(np.int64)
+        return flags != 0
 
     def _names(self, action: Any) -> np.ndarray:
         per_player = [action] if isinstance(action, str) or all(isinstance(a, str) for a in action) else list(action)
         if len(per_player) > self.players:
             raise RetroToolError(f"an action names buttons for {len(per_player)} players; this env has {self.players}")
-        flags = np.zeros((self.players, self.width), np.int64)
+        flags = np.zeros((self.players, self.width), np.bool_)
         for p, names in enumerate(per_player):
             for name in [names] if isinstance(names, str) else names:
                 upper = str(name).upper()
                 if upper not in self.pad:
                     raise RetroToolError(f"{self.system.name} has no button {name!r}; its buttons are "
                                          f"{' '.join(b for b in self.pad if b)}")
-                flags[p, self.pad.index(upper)] = 1
+                flags[p, self.pad.index(upper)] = True
         return flags.reshape(-1)
 
     def _discrete(self, action: Any) -> list[int]:
@@ -188,7 +192,7 @@ class ActionMap:
 
     def meaning(self, action: Any) -> list[str] | list[list[str]]:
         """The buttons an action presses (stable-retro's `get_action_meaning`)."""
-        names = [[b for i, b in enumerate(self.pad) if b and m >> i & 1] for m in self.masks(action)]
+        names = [[b for i, b in enumerate(self.pad) if b and m >> i & 1] for m in self.masks(action).tolist()]
         return names[0] if self.players == 1 else names
 
     def _players_text(self) -> str:

@@ -95,6 +95,7 @@ class RetroEnv(gymnasium.Env[np.ndarray, Any]):
                                 frameskip=self.frameskip, state=self._start.state, game=self.gamename, target=target)
         self._episode_started = False  # the emulator is at the start already (make() ran its frames)
         self._needs_reset = True
+        self._closed = False
         self._last: np.ndarray | None = None
         self._display: Any = None
 
@@ -120,7 +121,7 @@ class RetroEnv(gymnasium.Env[np.ndarray, Any]):
         if self._needs_reset:
             what = "the episode ended" if self._episode_started else "the env was made"
             raise ResetNeeded(f"call reset() before step(): {what} and no episode is running")
-        observation = self._observe(self._stepper.step(self._actions.rows(action)))
+        observation = self._observe(self._stepper.step(*self._actions.encode(action)))
         sink = self._stepper.sink
         self._needs_reset = sink.done
         if self.render_mode == "human":
@@ -136,10 +137,10 @@ class RetroEnv(gymnasium.Env[np.ndarray, Any]):
 
     def close(self) -> None:
         """Write the episode's movie (when recording) and free the emulator; closing twice does nothing."""
-        if getattr(self, "_stepper", None) is not None:
-            stepper, self._stepper = self._stepper, None
+        if getattr(self, "_stepper", None) is not None and not self._closed:
+            self._closed = True
             try:
-                stepper.end()
+                self._stepper.end()
             finally:
                 self.em.close()
         if getattr(self, "_display", None) is not None:
@@ -161,7 +162,7 @@ class RetroEnv(gymnasium.Env[np.ndarray, Any]):
     @property
     def movies(self) -> list[Path]:
         """The movies recorded so far (with `record=`)."""
-        return list(self._stepper.movies) if self._stepper is not None else []
+        return list(self._stepper.movies)
 
     # -- inside ------------------------------------------------------------------------
     def _observe(self, observation: np.ndarray) -> np.ndarray:

@@ -113,19 +113,23 @@ class Stepper:
         self._feed(np.zeros((1, self.players, len(self._buttons())), np.uint8))
         return self._observation()
 
-    def step(self, row: np.ndarray) -> np.ndarray:
-        """Run one step (K rows of the same buttons, uint8 [players, buttons]); returns the observation."""
+    def step(self, row: np.ndarray, masks: np.ndarray) -> np.ndarray:
+        """Run one step: K rows of the same buttons (uint8 [players, buttons], joypad masks uint16 [players])."""
         self.sink.begin()
-        self._feed(np.broadcast_to(row, (self.frameskip, *row.shape)))
+        if self.frameskip == 1:
+            self._feed(row[np.newaxis], masks[np.newaxis])
+        else:
+            k = self.frameskip
+            self._feed(np.repeat(row[np.newaxis], k, axis=0), np.repeat(masks[np.newaxis], k, axis=0))
         return self._observation()
 
-    def _feed(self, rows: np.ndarray) -> None:
+    def _feed(self, rows: np.ndarray, masks: np.ndarray | None = None) -> None:
         done = 0
         while done < len(rows):
             run = self._current_run()
             k = min(len(rows) - done, run.next_rows())
             try:
-                run.feed(rows[done : done + k])
+                run.feed(rows[done : done + k], masks[done : done + k] if masks is not None else None)
             except BaseException:
                 self._run = None  # it closed its sinks with the error
                 raise
