@@ -5,7 +5,7 @@
     stepper.py     an env's steps through the one replay loop (a Run fed K rows per step), movies per episode
     retro_env.py   RetroEnv, the Gymnasium environment
     vector.py      many envs: in one process (sync) or a process each (async), as a Gymnasium VectorEnv
-    registry.py    `retrotool/<Game>-v0` ids for `gymnasium.make`
+    registry.py    `retrotool/<Game>-v0` ids for `gymnasium.make` and `gymnasium.make_vec`
 
 Importing this package registers every installed game with Gymnasium:
 
@@ -17,7 +17,9 @@ from __future__ import annotations
 
 from retrotool.env.actions import Actions
 from retrotool.env.options import Observations, State
+from retrotool.env.registry import register_all
 from retrotool.env.retro_env import ResetNeeded, RetroEnv
+from retrotool.env.vector import make_vec
 
 
 def make(game: str, state: object = State.DEFAULT, **kwargs: object) -> RetroEnv:
@@ -25,4 +27,6 @@ def make(game: str, state: object = State.DEFAULT, **kwargs: object) -> RetroEnv
     return RetroEnv(game, state, **kwargs)  # type: ignore[arg-type]
 
 
-__all__ = ["Actions", "Observations", "RetroEnv", "ResetNeeded", "State", "make"]
+__all__ = ["Actions", "Observations", "ResetNeeded", "RetroEnv", "State", "make", "make_vec"]
+
+register_all()

@@ -132,7 +132,8 @@ class RetroEnv(gymnasium.Env[np.ndarray, Any]):
         """rgb_array: the picture of the last frame; human: show it in a window."""
         picture = self._last if self._last is not None and not self._ram_obs else self.get_screen()
         if self.render_mode == "human":
-            return self._show(picture)
+            self._show(picture)
+            return None
         return picture
 
     def close(self) -> None:
@@ -171,7 +172,7 @@ class RetroEnv(gymnasium.Env[np.ndarray, Any]):
             self._last = observation
         return observation
 
-    def _show(self, picture: np.ndarray) -> bool:
+    def _show(self, picture: np.ndarray) -> None:
         if self._display is None:
             from retrotool.view.display import Display, load_pygame
 
@@ -180,7 +181,6 @@ class RetroEnv(gymnasium.Env[np.ndarray, Any]):
             self._display.open()
         self._display.pg.event.pump()
         self._display.show(picture)
-        return True
 
 
 def _check_arguments(players: int, frameskip: int, render_mode: str | None) -> None:
