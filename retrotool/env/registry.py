@@ -42,5 +42,4 @@ def _make_vec(num_envs: int = 1, vectorization_mode: str = "sync", **kwargs: Any
     from retrotool.env.vector import make_vec
 
     game = kwargs.pop("game")
-    return make_vec(game, num_envs, mode=vectorization_mode if vectorization_mode in ("sync", "async") else "sync",
-                    **kwargs)
+    return make_vec(game, num_envs, mode="async" if vectorization_mode == "async" else "sync", **kwargs)
