@@ -20,7 +20,7 @@ re-run resumes from, so a Minari dataset keeps them too (they are small).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -109,12 +109,13 @@ def load(path: str | Path, format: Format | None = None) -> Iterator[Episode]:
         yield read_npz(folder / record["file"], record["movie"])
 
 
-def read_npz(path: Path, movie: str = "") -> Episode:
+def read_npz(path: Path, movie: str = "", skip: Sequence[str] = ()) -> Episode:
+    """An `.npz` episode; the arrays named in `skip` are not read (and, if all its observations, come back empty)."""
     with np.load(path) as z:
-        arrays = {name: z[name] for name in z.files}
+        arrays = {name: z[name] for name in z.files if name not in skip}
     obs_names = [n for n in arrays if n.startswith("observations")]
     observations = (arrays["observations"] if obs_names == ["observations"]
-                    else {n.split(".", 1)[1]: arrays[n] for n in obs_names})
+                    else {n.split(".", 1)[1]: arrays[n] for n in obs_names} if obs_names else np.empty(0, np.uint8))
     infos = {n.split(".", 1)[1]: arrays[n] for n in arrays if n.startswith("infos.")}
     return Episode(movie or path.stem, observations, arrays["actions"], arrays["rewards"],
                    arrays["terminations"], arrays["truncations"], infos, arrays.get(DISCRETE))
