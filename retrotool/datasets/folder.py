@@ -19,6 +19,7 @@ re-run resumes from, so a Minari dataset keeps them too (they are small).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -84,15 +85,31 @@ def write_manifest(folder: Path, manifest: dict[str, Any]) -> None:
     outputs.write_atomic(folder / MANIFEST, lambda f: f.write(text), force=True)
 
 
-def load(path: str | Path, format: Format | None = None) -> Iterator[Episode]:
+def load(path: str | Path, format: Format | None = None, stack: int = 1) -> Iterator[Episode]:
     """Episodes of a dataset folder as numpy arrays.
 
     `format` picks what to read when a folder holds both: "minari" reads
     `data/` through the minari package, "npz" the episode files. Default:
     Minari when it is there. A bare Minari data folder (one with a
-    `metadata.json`, e.g. `OUT/data`) is read as Minari.
+    `metadata.json`, e.g. `OUT/data`) is read as Minari. `stack` > 1 gives
+    each observation with the stack-1 before it, [N+1, stack, *shape] (a
+    view: the frames are stored once; the first repeats before the start).
     """
-    folder = Path(path)
+    if stack < 1:
+        raise RetroToolError(f"stack must be 1 or more, not {stack}")
+    for episode in _load(Path(path), format):
+        yield episode if stack == 1 else dataclasses.replace(episode, observations=stacked(episode.observations, stack))
+
+
+def stacked(observations: np.ndarray | dict[str, np.ndarray], k: int) -> np.ndarray | dict[str, np.ndarray]:
+    """Observations [n, *shape] as [n, k, *shape]: each with the k-1 before it (a view of one padded copy)."""
+    if isinstance(observations, dict):
+        return {name: np.asarray(stacked(v, k)) for name, v in observations.items()}
+    padded = np.concatenate([np.repeat(observations[:1], k - 1, axis=0), observations])
+    return np.moveaxis(np.lib.stride_tricks.sliding_window_view(padded, k, axis=0), -1, 1)
+
+
+def _load(folder: Path, format: Format | None) -> Iterator[Episode]:
     if (folder / "metadata.json").is_file() and format != "npz":
         yield from _minari_episodes(folder, None)
         return

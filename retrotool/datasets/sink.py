@@ -261,9 +261,9 @@ class DatasetSink:
         j0, j1 = max(-((first - batch.start) // k), 0), (min(batch.last, last) - first) // k
         here = first + k * np.arange(j0, j1 + 1, dtype=np.int64) - batch.start  # observed rows, in the batch
         if self.options.obs != ObsKind.RAM and batch.video is not None and here.size:
-            column = self._pictures_column(batch.video)
+            target = self._pictures_column(batch.video)
             pictures = self._pictures_of(batch.video[here[0] :: k][: here.size])
-            column.write(pictures)
+            target.write(pictures)
             for writer in self._writers:
                 writer.write(pictures)
         if self.options.obs != ObsKind.RGB and batch.rams is not None and here.size:
