@@ -306,6 +306,6 @@ def read_video(path: Path, shape: list[int]) -> np.ndarray:
     import imageio_ffmpeg
 
     h, w = shape[:2]
-    reader = imageio_ffmpeg.read_frames(str(path), pix_fmt="rgb24", output_params=["-vsync", "passthrough"])
+    reader = imageio_ffmpeg.read_frames(str(path), pix_fmt="rgb24", output_params=["-fps_mode", "passthrough"])
     next(reader)  # its metadata
     return np.stack([np.frombuffer(f, np.uint8).reshape(h, w, 3) for f in reader])
