@@ -23,6 +23,7 @@ start), so datasets store every frame once.
 
 from __future__ import annotations
 
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -62,23 +63,21 @@ def iterate(
 
 
 def _episode_steps(npz: Path, index: int, chunk: int, stack: int) -> Iterator[Batch]:
-    """One episode's steps, `chunk` at a time (observations stacked when asked)."""
-    with np.load(npz) as z:
-        names = z.files
-    n = npzip.header(npz, "actions")[0][0]
-    obs_names = [name for name in names if name.startswith("observations")]
-    columns = {STEP_COLUMNS[name]: npzip.chunks(npz, name, chunk) for name in STEP_COLUMNS if name in names}
-    observed = {name.replace("observations", "observation"): _stacked(npzip.chunks(npz, name, chunk), stack)
-                for name in obs_names}
-    done = 0
-    while done < n:
-        part = {key: next(it) for key, it in columns.items()}
-        k = len(part["action"])
-        part.update({key: next(it)[:k] for key, it in observed.items()})
-        part["episode"] = np.full(k, index, np.int64)
-        part["step"] = np.arange(done, done + k, dtype=np.int64)
-        done += k
-        yield part
+    """One episode's steps, `chunk` at a time (observations stacked when asked); the file is opened once."""
+    with zipfile.ZipFile(npz) as z:
+        names = [n.removesuffix(".npy") for n in z.namelist()]
+        columns = {STEP_COLUMNS[n]: npzip.chunks(z, n, chunk) for n in STEP_COLUMNS if n in names}
+        observed = {n.replace("observations", "observation"): _stacked(npzip.chunks(z, n, chunk), stack)
+                    for n in names if n.startswith("observations")}
+        done = 0
+        for actions in columns.pop("action"):
+            k = len(actions)
+            part = {"action": actions, **{key: next(it) for key, it in columns.items()}}
+            part.update({key: next(it)[:k] for key, it in observed.items()})
+            part["episode"] = np.full(k, index, np.int64)
+            part["step"] = np.arange(done, done + k, dtype=np.int64)
+            done += k
+            yield part
 
 
 def _stacked(chunks: Iterator[np.ndarray], stack: int) -> Iterator[np.ndarray]:
