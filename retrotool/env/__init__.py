@@ -15,6 +15,13 @@ Importing this package registers every installed game with Gymnasium:
 
 from __future__ import annotations
 
+try:
+    import gymnasium  # noqa: F401 - every module below needs it
+except ImportError as e:
+    from retrotool.errors import RetroToolError
+
+    raise RetroToolError("retrotool.make and make_vec need Gymnasium: pip install 'retrotool[gym]'") from e
+
 from retrotool.env.actions import Actions
 from retrotool.env.options import Observations, State
 from retrotool.env.registry import register_all
