@@ -255,7 +255,7 @@ def dump_dataset(
         raise RetroToolError(f"--workers must be at least 1, not {workers}")
     options.validate()
     if fmt == OutputFormat.HF:
-        hf.import_datasets()  # a missing package is said before any movie runs
+        hf.check_installed()  # a missing package is said before any movie runs
     elif fmt == OutputFormat.LEROBOT:
         lerobot.import_arrow()
     manifest = open_output(out, fmt, options, force)

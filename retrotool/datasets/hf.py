@@ -24,6 +24,7 @@ temporary folder renamed into place.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import queue
 import shutil
@@ -47,6 +48,7 @@ except ImportError:  # no ISA-L: zlib writes the same PNGs, slower
     import zlib as _zlib  # type: ignore[no-redef]
 
 HF_DIR = "hf"
+SHARD = "data-00000-of-00001.arrow"  # one Arrow file, as `save_to_disk` names a single shard
 PARTS = "hf-parts"
 _PNG = b"\x89PNG\r\n\x1a\n"
 _LEVEL = 1
@@ -59,7 +61,27 @@ def import_datasets() -> Any:
         import datasets
     except ImportError:
         raise RetroToolError("--format hf needs the datasets package: pip install 'retrotool[hf]'") from None
+    datasets.disable_progress_bars()  # the CLI shows its own
     return datasets
+
+
+def check_installed() -> None:
+    """Fail now, before any movie runs, if `datasets` is missing; else import it in a thread meanwhile.
+
+    Importing it takes most of a second; the replay leaves a CPU free for it,
+    so the build at the end finds it loaded.
+    """
+    if importlib.util.find_spec("datasets") is None:
+        import_datasets()  # raises, naming the extra
+    threading.Thread(target=_warm, name="import-datasets", daemon=True).start()
+
+
+def _warm() -> None:
+    try:
+        import_datasets()
+        from datasets.arrow_writer import ArrowWriter  # noqa: F401 - the build's too
+    except Exception:  # noqa: BLE001 - the build imports it again and reports
+        pass
 
 
 def png(picture: np.ndarray) -> bytes:
@@ -68,7 +90,7 @@ def png(picture: np.ndarray) -> bytes:
     rows = np.zeros((h, 1 + w * c), np.uint8)  # each row starts with its filter byte: 0, none
     rows[:, 1:] = picture.reshape(h, w * c)
     header = struct.pack(">IIBBBBB", w, h, 8, 2 if c == 3 else 0, 0, 0, 0)
-    return _PNG + _chunk(b"IHDR", header) + _chunk(b"IDAT", _zlib.compress(rows.tobytes(), _LEVEL)) + _chunk(b"IEND", b"")
+    return _PNG + _chunk(b"IHDR", header) + _chunk(b"IDAT", _zlib.compress(rows.data, _LEVEL)) + _chunk(b"IEND", b"")
 
 
 def _chunk(kind: bytes, data: bytes) -> bytes:
@@ -142,17 +164,14 @@ def build(folder: Path, manifest: dict[str, Any]) -> Path:
 
     target = folder.resolve() / HF_DIR
     work = outputs.temp_name(target)
-    stage = outputs.temp_name(folder.resolve() / "hf.arrow")
     try:
+        work.mkdir()
         features = _features(datasets, manifest)
-        with ArrowWriter(features=features, path=str(stage)) as writer:
+        with ArrowWriter(features=features, path=str(work / SHARD)) as writer:
             for i, record in enumerate(manifest["episodes"]):
                 writer.write_table(_table(folder, record, i, features))
             writer.finalize()
-        dataset = datasets.Dataset.from_file(str(stage))
-        dataset.info.description = json.dumps({"episodes": [provenance(r, manifest) for r in manifest["episodes"]]})
-        dataset.save_to_disk(str(work))
-        del dataset
+        _describe(datasets, work, json.dumps({"episodes": [provenance(r, manifest) for r in manifest["episodes"]]}))
         if target.exists():
             shutil.rmtree(target)
         work.rename(target)
@@ -160,8 +179,21 @@ def build(folder: Path, manifest: dict[str, Any]) -> Path:
         raise RetroToolError(f"cannot write the Hugging Face dataset {target}: {e.strerror or e}") from None
     finally:
         shutil.rmtree(work, ignore_errors=True)
-        stage.unlink(missing_ok=True)
     return target
+
+
+def _describe(datasets: Any, work: Path, description: str) -> None:
+    """The two files beside the Arrow shard that make it a `save_to_disk` folder, as `datasets` writes them."""
+    from datasets.utils.py_utils import asdict
+
+    dataset = datasets.Dataset.from_file(str(work / SHARD))
+    dataset.info.description = description
+    state = {key: dataset.__dict__[key] for key in
+             ("_fingerprint", "_format_columns", "_format_kwargs", "_format_type", "_output_all_columns")}
+    state.update(_split=None, _data_files=[{"filename": SHARD}])
+    info = asdict(dataset.info)
+    (work / "state.json").write_text(json.dumps(state, indent=2, sort_keys=True), encoding="utf-8")
+    (work / "dataset_info.json").write_text(json.dumps({k: info[k] for k in sorted(info)}, indent=2), encoding="utf-8")
 
 
 def _features(datasets: Any, manifest: dict[str, Any]) -> Any:
