@@ -1,7 +1,8 @@
 """retrotool: record, replay, render and mine libretro gameplay movies.
 
 Importing retrotool loads no native library and touches no file; the first
-Emulator loads the host.
+Emulator loads the host. `retrotool.make` (and `make_vec`, `Actions`,
+`State`, `Observations`) are stable-retro's names, from `retrotool.env`.
 """
 
 from __future__ import annotations

@@ -5,6 +5,8 @@ A dataset is a folder::
     OUT/manifest.json          what was made and how (see `Manifest`), rewritten after each episode
     OUT/<movie>-<sha1[:10]>.npz one episode per movie (arrays below), written whole or not at all
     OUT/data/                  with --format minari: a Minari dataset (hdf5) built from the episodes
+    OUT/hf/, OUT/hf-parts/     with --format hf: a Hugging Face datasets folder (see `datasets.hf`)
+    OUT/lerobot/, OUT/lerobot-parts/   with --format lerobot: LeRobot's layout (see `datasets.lerobot`)
 
 Each `.npz` holds `observations` (or `observations.rgb` and
 `observations.ram` with `--obs both`), `actions`, `rewards`,
