@@ -1,6 +1,6 @@
 """The Gymnasium env and vector envs on the test core (TestGame-Test, shipped): no ROM or stable-retro needed.
 
-stable-retro itself is the oracle in tests/conformance/test_env.py; here:
+stable-retro itself is the oracle in tests/conformance/test_gym_env.py; here:
 Gymnasium's own checker, registration, frame skip, recording, many envs,
 and the bad input the env must refuse with a useful message.
 """
@@ -187,3 +187,9 @@ def test_bad_arguments_say_what_is_wrong(kwargs: dict, message: str) -> None:
 def test_an_unknown_game_suggests_close_names() -> None:
     with pytest.raises(RetroToolError, match="did you mean TestGame-Test"):
         retrotool.make("TestGame")
+
+
+def test_without_gymnasium_make_names_the_extra(python_json) -> None:  # type: ignore[no-untyped-def]
+    code = ("import json, sys\nsys.modules['gymnasium'] = None\nimport retrotool\n"
+            "try:\n    retrotool.make('TestGame-Test')\nexcept Exception as e:\n    print(json.dumps(str(e)))")
+    assert python_json(code) == "retrotool.make and make_vec need Gymnasium: pip install 'retrotool[gym]'"

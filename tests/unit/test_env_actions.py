@@ -1,7 +1,7 @@
 """stable-retro's action spaces for the env: pad layout, group order, filtering, discrete indexes, bad actions.
 
 The orders and the filter are checked against stable-retro itself in
-tests/conformance/test_env.py; here against hand-worked cases.
+tests/conformance/test_gym_env.py; here against hand-worked cases.
 """
 
 from __future__ import annotations
