@@ -329,6 +329,12 @@ class Evaluator:
     def _few_steps(self, values: Values, n: int) -> tuple[np.ndarray, np.ndarray]:
         """`steps` one frame at a time on plain numbers: the same results, without numpy's per-call cost."""
         assert self.scenario is not None
+        if n == 1:  # an agent's step
+            now = {k: int(v[0]) for k, v in values.items()}
+            first: Frames = {k: int(self._last[k][0]) if k in self._last else now[k] for k in now}
+            self._last = {k: v[-1:].copy() for k, v in values.items()}
+            return (np.array([self.scenario.reward(now, first)], np.float64),
+                    np.array([self.scenario.done(now, first)], np.bool_))
         columns = {k: v.tolist() for k, v in values.items()}
         before: Frames = {k: int(self._last[k][0]) if k in self._last else c[0] for k, c in columns.items()}
         rewards, dones = [], []

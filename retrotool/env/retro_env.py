@@ -84,6 +84,7 @@ class RetroEnv(gymnasium.Env[np.ndarray, Any]):
                verify: bool) -> None:
         width, height = self.em.obs_size
         self._crop = _crop_slices(crop, width, height)
+        self._cropped = crop is not None
         if self._ram_obs:
             shape: tuple[int, ...] = (int(self.em.obs_ram().size),)
         else:
@@ -168,7 +169,8 @@ class RetroEnv(gymnasium.Env[np.ndarray, Any]):
     # -- inside ------------------------------------------------------------------------
     def _observe(self, observation: np.ndarray) -> np.ndarray:
         if not self._ram_obs:
-            observation = observation[self._crop]
+            if self._cropped:
+                observation = observation[self._crop]
             self._last = observation
         return observation
 

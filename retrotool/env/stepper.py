@@ -124,6 +124,15 @@ class Stepper:
         return self._observation()
 
     def _feed(self, rows: np.ndarray, masks: np.ndarray | None = None) -> None:
+        run = self._run
+        if run is not None and run.next_rows() >= len(rows):  # the usual step: all of it in one call
+            try:
+                run.feed(rows, masks)
+            except BaseException:
+                self._run = None  # it closed its sinks with the error
+                raise
+            self._rows += len(rows)
+            return
         done = 0
         while done < len(rows):
             run = self._current_run()
