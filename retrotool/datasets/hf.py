@@ -86,11 +86,23 @@ def _warm() -> None:
 
 def png(picture: np.ndarray) -> bytes:
     """A uint8 [h, w, 3] (RGB) or [h, w, 1] (gray) picture as a PNG file (no filter, fast deflate)."""
-    h, w, c = picture.shape
-    rows = np.zeros((h, 1 + w * c), np.uint8)  # each row starts with its filter byte: 0, none
-    rows[:, 1:] = picture.reshape(h, w * c)
+    return _png(_scanlines(picture[np.newaxis])[0], picture.shape)
+
+
+def _scanlines(pictures: np.ndarray) -> np.ndarray:
+    """Pictures [n, h, w, c] as PNG scanlines [n, h, 1 + w*c]: each row after its filter byte (0: none). A copy."""
+    n, h, w, c = pictures.shape
+    rows = np.empty((n, h, 1 + w * c), np.uint8)
+    rows[:, :, 0] = 0
+    rows[:, :, 1:] = pictures.reshape(n, h, w * c)
+    return rows
+
+
+def _png(scanlines: np.ndarray, shape: tuple[int, ...]) -> bytes:
+    h, w, c = shape
     header = struct.pack(">IIBBBBB", w, h, 8, 2 if c == 3 else 0, 0, 0, 0)
-    return _PNG + _chunk(b"IHDR", header) + _chunk(b"IDAT", _zlib.compress(rows.data, _LEVEL)) + _chunk(b"IEND", b"")
+    idat = _zlib.compress(scanlines.data, _LEVEL)
+    return _PNG + _chunk(b"IHDR", header) + _chunk(b"IDAT", idat) + _chunk(b"IEND", b"")
 
 
 def _chunk(kind: bytes, data: bytes) -> bytes:
@@ -105,7 +117,7 @@ class PngWriter:
         self._work = outputs.temp_name(path)
         self._file = open(self._work, "xb")  # noqa: SIM115 - closed by finish/abandon
         self._offsets = [0]
-        self._queue: queue.Queue[np.ndarray | None] = queue.Queue(BACKLOG)
+        self._queue: queue.Queue[tuple[np.ndarray, tuple[int, ...]] | None] = queue.Queue(BACKLOG)
         self._failure: BaseException | None = None
         self._thread = threading.Thread(target=self._encode, name=f"png-{path.stem}", daemon=True)
         self._thread.start()
@@ -113,14 +125,15 @@ class PngWriter:
     def write(self, frames: np.ndarray) -> None:
         if self._failure is not None:
             raise self._failure
-        self._queue.put(np.array(frames, copy=True))  # the caller reuses its buffer
+        self._queue.put((_scanlines(frames), frames.shape[1:]))  # a copy: the caller reuses its buffer
 
     def _encode(self) -> None:
-        while (frames := self._queue.get()) is not None:
+        while (item := self._queue.get()) is not None:
             if self._failure is None:
+                scanlines, shape = item
                 try:
-                    for picture in frames:
-                        data = png(picture)
+                    for rows in scanlines:
+                        data = _png(rows, shape)
                         self._file.write(data)
                         self._offsets.append(self._offsets[-1] + len(data))
                 except BaseException as e:  # noqa: BLE001 - raised again in the writing thread
@@ -258,8 +271,8 @@ def _images(part: Path, rows: int) -> Any:
     offsets = np.load(part.with_suffix(".offsets.npy"))
     if len(offsets) != rows + 1:
         raise RetroToolError(f"{part} holds {len(offsets) - 1} pictures, the episode {rows}: dump it again with --force")
-    data = pa.py_buffer(part.read_bytes())
-    blobs = pa.BinaryArray.from_buffers(pa.binary(), rows, [None, pa.py_buffer(offsets.astype(np.int32)), data]) \
-        if offsets[-1] < 2**31 else pa.array([part.read_bytes()[a:b] for a, b in zip(offsets[:-1], offsets[1:])],
-                                             pa.binary())
+    if offsets[-1] >= 2**31:  # Arrow's binary column (what an Image feature stores) has 32-bit offsets
+        raise RetroToolError(f"{part}: an episode's PNGs pass 2 GiB; split the movie (--start/--end) or --resize")
+    blobs = pa.BinaryArray.from_buffers(pa.binary(), rows, [None, pa.py_buffer(offsets.astype(np.int32)),
+                                                            pa.py_buffer(part.read_bytes())])
     return pa.StructArray.from_arrays([blobs, pa.nulls(rows, pa.string())], names=["bytes", "path"])

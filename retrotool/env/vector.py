@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, Literal
 
 import gymnasium
@@ -36,17 +37,24 @@ def make_vec(game: str, n: int, mode: Mode = "sync", *, context: str | None = No
 
     `mode`: "sync" (every emulator in this process) or "async" (a process
     per env; `context` is the multiprocessing start method, the platform's
-    default when None).
+    default when None). With `record=DIR`, env i records into DIR/env00i.
     """
     if not isinstance(n, int) or n < 1:
         raise RetroToolError(f"make_vec needs n >= 1 envs, not {n!r}")
     fns: list[Callable[[], gymnasium.Env[Any, Any]]] = [functools.partial(RetroEnv, game, **kwargs)] * n
+    record = kwargs.pop("record", False)
+    if record is not False and record is not None:  # each env its own folder: their movies share names
+        base = Path.cwd() if record is True else Path(record)
+        if not base.is_dir():
+            raise RetroToolError(f"record={str(record)!r}: no such folder (movies are written into an existing folder)")
+        for i in range(n):
+            (base / f"env{i:03d}").mkdir(exist_ok=True)
+        fns = [functools.partial(RetroEnv, game, record=base / f"env{i:03d}", **kwargs) for i in range(n)]
     if mode == "sync":
         return _SyncVectorEnv(fns, copy=False)
     if mode == "async":
         return AsyncVectorEnv(fns, context=context)
     raise RetroToolError(f"make_vec mode={mode!r} is not one of: sync, async")
-
 
 
 class _SyncVectorEnv(SyncVectorEnv):

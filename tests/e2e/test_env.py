@@ -193,3 +193,13 @@ def test_without_gymnasium_make_names_the_extra(python_json) -> None:  # type: i
     code = ("import json, sys\nsys.modules['gymnasium'] = None\nimport retrotool\n"
             "try:\n    retrotool.make('TestGame-Test')\nexcept Exception as e:\n    print(json.dumps(str(e)))")
     assert python_json(code) == "retrotool.make and make_vec need Gymnasium: pip install 'retrotool[gym]'"
+
+
+def test_make_vec_records_each_env_into_its_own_folder(tmp_path: Path) -> None:
+    vec = retrotool.make_vec(GAME, 2, record=tmp_path)
+    vec.reset(seed=0)
+    for _ in range(5):
+        vec.step(np.zeros((2, 16), np.uint8))
+    vec.close()
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*.bk2")) == [
+        "env000/TestGame-Test-Start-000000.bk2", "env001/TestGame-Test-Start-000000.bk2"]
