@@ -308,8 +308,8 @@ class Emulator:
         return width or self.av_info.width, height or self.av_info.height
 
     def obs_screen(self) -> np.ndarray:
-        """stable-retro's get_screen() now, as uint8 [h, w, 3]."""
-        return self.host.screen(self.frame_bytes, native.PICTURE_OBS)
+        """stable-retro's get_screen() now, as a new uint8 [h, w, 3] array."""
+        return self.host.obs_screen(*self.obs_size)
 
     # -- states ----------------------------------------------------------
     def get_state(self) -> bytes:

@@ -75,6 +75,9 @@ def map_blocks(descriptors: Sequence[native.MemoryDescriptor]) -> list[Block]:
     return [Block(start, data) for start, data in blocks.items()]
 
 
+SMALL_BATCH = 8  # up to this many frames, values are decoded row by row in Python (faster than numpy's set-up)
+
+
 class Watch:
     """RAM after every frame, copied by the host (rh_watch_memory) instead of a C call per frame.
 
@@ -91,6 +94,7 @@ class Watch:
         self.has_ram = ram
         self._ram_size = sum(s.size for s in spans)
         self._fields: list[tuple[str, VariableLike, np.ndarray]] = []  # name, variable, its columns in a row
+        self._msb: list[tuple[str, VariableLike, list[int]]] = []  # name, variable, its columns most significant first
         stride = self._ram_size
         for name, var in variables.items():
             found = space.locate(var.address, var.size)
@@ -100,6 +104,7 @@ class Watch:
             lo, hi = int(offsets.min()), int(offsets.max()) + 1
             spans.append(block.data[lo:hi])
             self._fields.append((name, var, stride + offsets - lo))
+            self._msb.append((name, var, (stride + offsets - lo)[var.msb_order].tolist()))
             stride += hi - lo
         self._rows = np.empty((rows, max(stride, 1)), np.uint8)
         self.spans = spans
@@ -117,4 +122,8 @@ class Watch:
     def values(self, n: int) -> dict[str, np.ndarray]:
         """int64 [n] per readable variable, for the n frames of the last run."""
         rows = self._rows[:n]
+        if n <= SMALL_BATCH:  # an agent's step: each row's bytes as Python values (numpy's per-call cost would dominate)
+            raw = [row.tobytes() for row in rows]
+            return {name: np.array([var.decode_one(bytes([r[i] for i in at])) for r in raw], np.int64)
+                    for name, var, at in self._msb}
         return {name: var.decode(rows[:, columns]) for name, var, columns in self._fields}

@@ -294,6 +294,18 @@ class Host:
         self._check(status, CoreError, "screen")
         return self._screen_buf[: w.value * h.value * 3].reshape(h.value, w.value, 3).copy()
 
+    def obs_screen(self, width: int, height: int) -> np.ndarray:
+        """The observation picture (width x height, as set by `set_obs_size`) as a new uint8 [h, w, 3] array.
+
+        Its size is fixed, so C writes straight into the new array: no copy (an agent asks every frame).
+        """
+        out = np.empty((height, width, 3), np.uint8)
+        w, h = ctypes.c_uint(), ctypes.c_uint()
+        status = self._lib.rh_screen(self.handle, PICTURE_OBS, out.ctypes.data_as(_c_uint8_p), out.nbytes,
+                                     ctypes.byref(w), ctypes.byref(h))
+        self._check(status, CoreError, "screen")
+        return out
+
     # -- states and memory ----------------------------------------------
     def serialize(self) -> bytes:
         size = self._lib.rh_serialize_size(self.handle)

@@ -88,6 +88,7 @@ class Run:
         self._snapshots = _rows(needs, "snapshots")
         self._states = _rows(needs, "states")
         self.info = info
+        self._every_screen = any(n.screen for n in needs)
         self.batch = batch or self._batch_size(rams)
         self.reset_row = reset_row and first_row == 0
         self.row = first_row  # the next row to run
@@ -113,20 +114,27 @@ class Run:
     def next_rows(self) -> int:
         """Rows the next C call takes: up to the batch size, the next snapshot row and `frames`."""
         end = min(self.row + self.batch, self.info.frames)
+        if not self._stops.size:  # no snapshot row (an agent's run without a recording): no search
+            return end - self.row
         k = int(np.searchsorted(self._stops, self.row))
         if k < self._stops.size and self._stops[k] < end:
             end = int(self._stops[k]) + 1
         return end - self.row
 
-    def feed(self, buttons: np.ndarray) -> None:
-        """Run rows uint8 [k, players, n_buttons] after the rows fed before; k <= next_rows()."""
+    def feed(self, buttons: np.ndarray, masks: np.ndarray | None = None) -> None:
+        """Run rows uint8 [k, players, n_buttons] after the rows fed before; k <= next_rows().
+
+        `masks` (uint16 [k, players]): the rows' joypad masks, when the caller
+        has them already (an agent's step); they must be `system.masks(buttons)`.
+        """
         if not 0 < len(buttons) <= self.next_rows():
             raise RetroToolError(f"fed {len(buttons)} rows where the loop takes 1 to {self.next_rows()}; a retrotool bug")
         if self.row == 0 and self.reset_row and buttons[0].any():
             buttons = buttons.copy()
             buttons[0] = 0
+            masks = None
         try:
-            self._run(buttons)
+            self._run(buttons, masks)
         except BaseException as e:
             self.close(e)
             raise
@@ -146,30 +154,32 @@ class Run:
         """The observation after the batch's last frame."""
         return frames[-1].copy() if frames is not None and self._video == "obs" else self.emulator.obs_screen()
 
-    def _run(self, buttons: np.ndarray) -> None:
+    def _run(self, buttons: np.ndarray, masks: np.ndarray | None) -> None:
         emulator, row = self.emulator, self.row
         end = row + len(buttons)
         snap = _holds(self._snapshots, end - 1)
-        masks = self.system.masks(buttons)
+        masks = self.system.masks(buttons) if masks is None else masks
         segments = emulator.run(masks, video=self._video, audio=self._audio)
         state = emulator.get_state() if _holds(self._states, end - 1) else None
         sound = emulator.audio() if self._audio else None
         watch = self._watch
         values = watch.values(end - row) if watch is not None else None
         every_ram = watch.rams(end - row) if watch is not None and watch.has_ram else None
+        whole = len(segments) == 1  # the batch is one segment: nothing to cut (an agent's step)
         for i, (first, frames) in enumerate(segments):
             last_segment = i == len(segments) - 1
             stop = end if last_segment else row + segments[i + 1][0]
+            cut = slice(first, stop - row)
             batch_value = FrameBatch(
                 start=row + first,
-                buttons=buttons[first : stop - row],
-                masks=masks[first : stop - row],
+                buttons=buttons if whole else buttons[cut],
+                masks=masks if whole else masks[cut],
                 video=frames,
                 audio=sound if last_segment else None,
                 ram=emulator.obs_ram().tobytes() if snap and last_segment else None,
-                screen=self._screen(frames) if snap and last_segment else None,
-                values={name: v[first : stop - row] for name, v in values.items()} if values is not None else None,
-                rams=every_ram[first : stop - row] if every_ram is not None else None,
+                screen=self._screen(frames) if (snap or self._every_screen) and last_segment else None,
+                values=values if whole or values is None else {name: v[cut] for name, v in values.items()},
+                rams=every_ram if whole or every_ram is None else every_ram[cut],
                 state=state if last_segment else None,
             )
             for s in self.sinks:

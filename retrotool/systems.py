@@ -34,6 +34,10 @@ JSON schema (``"schema": 1``)::
         "console_buttons": {"Pause": "PAUSE"},  # console control that is player 1's button
         "axes": ["Tilt X"]               # analog controls written before the buttons
       },
+      "sr_pad": ["B", "A", null],        # optional: stable-retro's env button array (index = joypad id,
+                                         # null for gaps): its MultiBinary actions, bit i = joypad id i
+      "actions": [[[], ["UP"]]],         # optional: stable-retro's default allowed combos per group,
+                                         # used when a scenario lists none (FILTERED, DISCRETE)
       "ram": {"rambase": 16711680, "byte_swap": true}  # formats.md §7, data for later use
     }
 """
@@ -113,6 +117,8 @@ class System:
     bizhawk: BizHawkLayout
     ram: RamInfo
     stable_retro: bool = True  # stable-retro emulates this system (the test system: no)
+    sr_pad: tuple[str | None, ...] = ()  # stable-retro's env buttons by joypad id (None: a gap)
+    actions: tuple[tuple[tuple[str, ...], ...], ...] = ()  # stable-retro's default action groups
 
     @property
     def bizhawk_platform(self) -> str:
@@ -132,8 +138,7 @@ class System:
         pressed = np.asarray(buttons_uint8)
         if pressed.shape[-1:] != (len(self.buttons),):
             raise ValueError(f"{self.name} has {len(self.buttons)} buttons; got an array of shape {pressed.shape}")
-        weights = np.left_shift(np.uint16(1), np.asarray(self.joypad_ids, dtype=np.uint16))
-        masks: np.ndarray = ((pressed != 0).astype(np.uint16) * weights).sum(axis=-1, dtype=np.uint16)
+        masks: np.ndarray = ((pressed != 0).astype(np.uint16) * _weights(self.joypad_ids)).sum(axis=-1, dtype=np.uint16)
         return masks
 
     def from_masks(self, masks: np.ndarray) -> np.ndarray:
@@ -141,6 +146,14 @@ class System:
         bits = np.asarray(masks, dtype=np.uint16)[..., np.newaxis]
         ids = np.asarray(self.joypad_ids, dtype=np.uint16)
         return ((bits >> ids) & 1).astype(np.uint8)
+
+
+@functools.lru_cache(maxsize=64)
+def _weights(joypad_ids: tuple[int, ...]) -> np.ndarray:
+    """Each button's bit in a joypad mask (cached: an agent packs one row per step)."""
+    weights = np.left_shift(np.uint16(1), np.asarray(joypad_ids, dtype=np.uint16))
+    weights.flags.writeable = False
+    return weights
 
 
 def _button(raw: Mapping[str, Any]) -> Button:
@@ -184,6 +197,8 @@ def _system(raw: Mapping[str, Any]) -> System:
         ram=RamInfo(rambase=raw["ram"]["rambase"], byte_swap=bool(raw["ram"]["byte_swap"]),
                     map_block=raw["ram"].get("map_block")),
         stable_retro=bool(raw.get("stable_retro", True)),
+        sr_pad=tuple(str(b) if b is not None else None for b in raw.get("sr_pad", ())),
+        actions=tuple(tuple(tuple(str(b) for b in combo) for combo in group) for group in raw.get("actions", ())),
     )
 
 
@@ -199,6 +214,9 @@ def _check(system: System) -> None:
         problems.append("characters must be single characters")
     if not system.bizhawk.player_prefix and sorted(system.bizhawk.buttons) != list(range(len(system.buttons))):
         problems.append("an unprefixed BizHawk group must list every button")
+    if any(n is not None and (n not in system.buttons or system.joypad_ids[system.buttons.index(n)] != i)
+           for i, n in enumerate(system.sr_pad)):
+        problems.append("sr_pad must name each button at its joypad id")
     spellings: dict[str, int] = {}
     for i, b in enumerate(system.button_info):
         for spelling in {s.lower() for s in (b.name, b.sr_name, b.bh_name, *b.bh_aliases)}:

@@ -22,7 +22,7 @@ from retrotool.errors import RetroToolError
 def dump_dataset(
     movies: Annotated[list[str], typer.Argument(metavar="MOVIES", help="Movie(s): .bk2 files, folders of them, or glob patterns.", show_default=False)],
     output: Annotated[Path, typer.Option("-o", "--output", help="Dataset folder (created; re-running resumes it).", show_default=False)],
-    format: Annotated[dump.OutputFormat, typer.Option("--format", help="npz episodes + manifest.json, or also a Minari dataset in OUT/data.")] = dump.OutputFormat.NPZ,
+    format: Annotated[dump.OutputFormat, typer.Option("--format", help="npz episodes + manifest.json, or also a Minari dataset (OUT/data), a Hugging Face datasets folder (OUT/hf) or a LeRobot dataset (OUT/lerobot).")] = dump.OutputFormat.NPZ,
     obs: Annotated[ObsKind, typer.Option(help="Observations: the picture, the system RAM, or both.")] = ObsKind.RGB,
     grayscale: Annotated[bool, typer.Option("--grayscale", help="Pictures as luma: one channel, (h, w, 1).")] = False,
     resize: Annotated[Optional[str], typer.Option(help="Resize pictures to WxH (nearest neighbour, after --crop).")] = None,
@@ -73,6 +73,8 @@ def _dumped(result: dump.DumpResult, output: Path) -> None:
         out.print(f"Minari dataset: {escape(str(result.minari))}; open it in Python with", soft_wrap=True)
         for hint in to_minari.load_hints(output):
             out.print(f"  {escape(hint)}", soft_wrap=True, highlight=False)
+    if result.built is not None:
+        out.print(f"{result.format} dataset: {escape(str(result.built))}", soft_wrap=True)
     if result.failed:
         raise RetroToolError(f"{len(result.failed)} of {len(result.outcomes)} movies failed; the others are in {output}")
 

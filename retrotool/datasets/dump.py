@@ -32,18 +32,20 @@ from pathlib import Path
 from typing import Any
 
 from retrotool import interrupts, isolation, movie as bk2, outputs, playback, session
-from retrotool.datasets import folder as datasets, minari as to_minari
-from retrotool.datasets.sink import DatasetOptions, DatasetSink, check_choice
+from retrotool.datasets import folder as datasets, hf, lerobot, minari as to_minari
+from retrotool.datasets.sink import DatasetOptions, DatasetSink, WriterFactory, check_choice
 from retrotool.errors import DatasetExistsError, DiskFullError, RetroToolError
 
 log = logging.getLogger(__name__)
 
 
 class OutputFormat(StrEnum):
-    """--format: npz episodes, or those plus a Minari dataset built from them."""
+    """--format: npz episodes, or those plus a Minari, Hugging Face or LeRobot dataset built from them."""
 
     NPZ = "npz"
     MINARI = "minari"
+    HF = "hf"
+    LEROBOT = "lerobot"
 
 
 class ExecutorKind(StrEnum):
@@ -68,6 +70,7 @@ class Job:
     core: str | None = None
     rom: Path | None = None
     scenario: Path | None = None
+    fmt: str = OutputFormat.NPZ
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +90,7 @@ class DumpResult:
     steps: int  # steps written by this run
     seconds: float
     minari: Path | None
+    built: Path | None = None  # the hf or lerobot folder
 
     @property
     def failed(self) -> list[Outcome]:
@@ -105,8 +109,9 @@ def dump_episode(job: Job, progress: Callable[[int, int], None] | None = None) -
     """Replay one movie into its episode file; returns its manifest entry."""
     movie = bk2.read(job.movie)
     content = session.movie_content(movie, job.movie, job.rom)
-    sink = DatasetSink(job.target, job.options, content.evaluator(job.scenario))
-    last = int(job.options.check(movie.frames)[-1])
+    rows = job.options.check(movie.frames)
+    sink = DatasetSink(job.target, job.options, content.evaluator(job.scenario), _writers(job, rows.size))
+    last = int(rows[-1])
     run, done = playback.replay_movie(job.movie, [sink], movie=movie, content=content, core=job.core, rows=last + 1,
                                       progress=progress)
     summary = done.results[0]
@@ -115,8 +120,30 @@ def dump_episode(job: Job, progress: Callable[[int, int], None] | None = None) -
         "movie": str(job.movie), "movie_sha1": job.sha1, "file": job.target.name, "game": content.name,
         "system": run.system, "core": done.info.core_name, "core_version": done.info.core_version,
         "content_sha1": done.info.content_sha1, "infos": sorted(sink.evaluator.variables) if sink.evaluator else [],
-        **summary,
+        "movie_sha256": _sha256(job.movie), "fps": done.info.av.fps,
+        "scenario": str(job.scenario) if job.scenario else "the game's scenario.json",
+        "keyframes": [c.frame for c in movie.checkpoints], **summary,
     }
+
+
+def _writers(job: Job, observations: int) -> list[WriterFactory]:
+    """The picture writers of the output format: LeRobot's video, Hugging Face's PNGs."""
+    if job.options.obs == "ram":
+        return []
+    stem, out = job.target.stem, job.target.parent
+    if job.fmt == OutputFormat.LEROBOT:
+        return [lerobot.writer_factory(out, stem, job.options.frame_skip, observations)]
+    if job.fmt == OutputFormat.HF:
+        return [hf.writer_factory(out, stem)]
+    return []
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(1 << 20):
+            h.update(block)
+    return h.hexdigest()
 
 
 # -- the output folder -----------------------------------------------------------
@@ -285,8 +312,12 @@ def dump_dataset(
     if workers < 1:
         raise RetroToolError(f"--workers must be at least 1, not {workers}")
     options.validate()
+    if fmt == OutputFormat.HF:
+        hf.check_installed()  # a missing package is said before any movie runs
+    elif fmt == OutputFormat.LEROBOT:
+        lerobot.import_arrow()
     manifest = open_output(out, fmt, options, force)
-    todo, outcomes = _plan(movies, out, manifest, Job(Path(), "", Path(), options, core, rom, scenario))
+    todo, outcomes = _plan(movies, out, manifest, Job(Path(), "", Path(), options, core, rom, scenario, fmt))
     t0, steps = time.perf_counter(), 0
     try:
         with contextlib.closing(_runner(todo, executor, address, workers, worker_progress)) as runner:
@@ -300,9 +331,11 @@ def dump_dataset(
         with interrupts.deferred():
             drop_unlisted(out)
     minari = to_minari.build(out, manifest) if fmt == OutputFormat.MINARI and manifest["episodes"] else None
+    builders = {OutputFormat.HF: hf.build, OutputFormat.LEROBOT: lerobot.build}
+    built = builders[OutputFormat(fmt)](out, manifest) if fmt in builders and manifest["episodes"] else None
     manifest["state"] = datasets.COMPLETE
     datasets.write_manifest(out, manifest)
-    return DumpResult(out, str(fmt), tuple(outcomes), steps, time.perf_counter() - t0, minari)
+    return DumpResult(out, str(fmt), tuple(outcomes), steps, time.perf_counter() - t0, minari, built)
 
 
 def _runner(
@@ -356,7 +389,8 @@ def _plan(movies: Sequence[Path], out: Path, manifest: dict[str, Any], template:
             outcomes.append(Outcome(movie, done[sha], None, resumed=True))
         elif all(j.sha1 != sha for j in todo):
             target = out / f"{movie.stem}-{sha[:10]}.npz"
-            todo.append(Job(movie, sha, target, template.options, template.core, template.rom, template.scenario))
+            todo.append(Job(movie, sha, target, template.options, template.core, template.rom, template.scenario,
+                            template.fmt))
     return todo, outcomes
 
 

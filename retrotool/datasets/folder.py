@@ -5,6 +5,8 @@ A dataset is a folder::
     OUT/manifest.json          what was made and how, written first and after each episode
     OUT/<movie>-<sha1[:10]>.npz one episode per movie (arrays below), written whole or not at all
     OUT/data/                  with --format minari: a Minari dataset (hdf5) built from the episodes
+    OUT/hf/, OUT/hf-parts/     with --format hf: a Hugging Face datasets folder (see `datasets.hf`)
+    OUT/lerobot/, OUT/lerobot-parts/   with --format lerobot: LeRobot's layout (see `datasets.lerobot`)
 
 Each `.npz` holds `observations` (or `observations.rgb` and
 `observations.ram` with `--obs both`), `actions`, `rewards`,
@@ -24,8 +26,9 @@ it lists is complete, and running the dump again resumes it), then
 
 from __future__ import annotations
 
+import dataclasses
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -90,15 +93,31 @@ def write_manifest(folder: Path, manifest: dict[str, Any]) -> None:
     outputs.write_atomic(folder / MANIFEST, lambda f: f.write(text), force=True)
 
 
-def load(path: str | Path, format: Format | None = None) -> Iterator[Episode]:
+def load(path: str | Path, format: Format | None = None, stack: int = 1) -> Iterator[Episode]:
     """Episodes of a dataset folder as numpy arrays.
 
     `format` picks what to read when a folder holds both: "minari" reads
     `data/` through the minari package, "npz" the episode files. Default:
     Minari when it is there. A bare Minari data folder (one with a
-    `metadata.json`, e.g. `OUT/data`) is read as Minari.
+    `metadata.json`, e.g. `OUT/data`) is read as Minari. `stack` > 1 gives
+    each observation with the stack-1 before it, [N+1, stack, *shape] (a
+    view: the frames are stored once; the first repeats before the start).
     """
-    folder = Path(path)
+    if stack < 1:
+        raise RetroToolError(f"stack must be 1 or more, not {stack}")
+    for episode in _load(Path(path), format):
+        yield episode if stack == 1 else dataclasses.replace(episode, observations=stacked(episode.observations, stack))
+
+
+def stacked(observations: np.ndarray | dict[str, np.ndarray], k: int) -> np.ndarray | dict[str, np.ndarray]:
+    """Observations [n, *shape] as [n, k, *shape]: each with the k-1 before it (a view of one padded copy)."""
+    if isinstance(observations, dict):
+        return {name: np.asarray(stacked(v, k)) for name, v in observations.items()}
+    padded = np.concatenate([np.repeat(observations[:1], k - 1, axis=0), observations])
+    return np.moveaxis(np.lib.stride_tricks.sliding_window_view(padded, k, axis=0), -1, 1)
+
+
+def _load(folder: Path, format: Format | None) -> Iterator[Episode]:
     if (folder / "metadata.json").is_file() and format != "npz":
         yield from _minari_episodes(folder, None)
         return
@@ -115,12 +134,13 @@ def load(path: str | Path, format: Format | None = None) -> Iterator[Episode]:
         yield read_npz(folder / record["file"], record["movie"])
 
 
-def read_npz(path: Path, movie: str = "") -> Episode:
+def read_npz(path: Path, movie: str = "", skip: Sequence[str] = ()) -> Episode:
+    """An `.npz` episode; the arrays named in `skip` are not read (and, if all its observations, come back empty)."""
     with np.load(path) as z:
-        arrays = {name: z[name] for name in z.files}
+        arrays = {name: z[name] for name in z.files if name not in skip}
     obs_names = [n for n in arrays if n.startswith("observations")]
     observations = (arrays["observations"] if obs_names == ["observations"]
-                    else {n.split(".", 1)[1]: arrays[n] for n in obs_names})
+                    else {n.split(".", 1)[1]: arrays[n] for n in obs_names} if obs_names else np.empty(0, np.uint8))
     infos = {n.split(".", 1)[1]: arrays[n] for n in arrays if n.startswith("infos.")}
     return Episode(movie or path.stem, observations, arrays["actions"], arrays["rewards"],
                    arrays["terminations"], arrays["truncations"], infos, arrays.get(DISCRETE))

@@ -209,9 +209,14 @@ def _read_header(f: IO[bytes]) -> tuple[tuple[int, ...], np.dtype]:
     return tuple(shape), dtype
 
 
-def chunks(npz: Path, name: str, rows: int, first: int | None = None) -> Iterator[np.ndarray]:
-    """The rows of one array of an .npz, `rows` at a time (`first` in the first chunk); memory stays flat."""
-    with zipfile.ZipFile(npz) as z, z.open(f"{name}.npy") as f:
+def chunks(npz: Path | zipfile.ZipFile, name: str, rows: int, first: int | None = None) -> Iterator[np.ndarray]:
+    """The rows of one array of an .npz, `rows` at a time (`first` in the first chunk); memory stays flat.
+
+    `npz` may be an open ZipFile (a reader of many columns opens the file once).
+    """
+    with contextlib.ExitStack() as stack:
+        z = npz if isinstance(npz, zipfile.ZipFile) else stack.enter_context(zipfile.ZipFile(npz))
+        f = stack.enter_context(z.open(f"{name}.npy"))
         shape, dtype = _read_header(f)
         row_bytes = int(np.prod(shape[1:], dtype=np.int64)) * dtype.itemsize
         left = shape[0] if shape else 0

@@ -36,10 +36,11 @@ place, or removes everything after an error.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -153,11 +154,32 @@ class Pictures:
         return grayscale(frames) if self.options.grayscale else frames
 
 
-class DatasetSink:
-    """Writes one episode as an `.npz` at `target` (see the module docstring for the alignment)."""
+class PictureWriter(Protocol):
+    """Another home for an episode's observation pictures (a video, images), fed what the npz column gets."""
 
-    def __init__(self, target: Path, options: DatasetOptions, evaluator: Evaluator | None = None) -> None:
+    def write(self, frames: np.ndarray) -> None: ...
+
+    def finish(self) -> None: ...
+
+    def abandon(self) -> None: ...
+
+
+WriterFactory = Callable[[ReplayInfo, tuple[int, int, int]], PictureWriter]  # (run facts, picture shape) -> writer
+
+
+class DatasetSink:
+    """Writes one episode as an `.npz` at `target` (see the module docstring for the alignment).
+
+    `writers` make more homes for the pictures (`--format lerobot`'s video,
+    `--format hf`'s images), made at the first picture; they finish before
+    the `.npz` is moved into place, and are abandoned with it.
+    """
+
+    def __init__(self, target: Path, options: DatasetOptions, evaluator: Evaluator | None = None,
+                 writers: Sequence[WriterFactory] = ()) -> None:
         self.target, self.options, self.evaluator = target, options, evaluator
+        self._factories, self._writers = list(writers), list[PictureWriter]()
+        self._info: ReplayInfo | None = None
         self.obs_rows = np.empty(0, np.int64)
         self.summary: dict[str, Any] = {}
         self._work: Path | None = None
@@ -177,6 +199,7 @@ class DatasetSink:
         return Needs(video="obs" if self.options.obs != ObsKind.RAM else None, variables=variables, rams=self.options.obs != ObsKind.RGB)
 
     def open(self, info: ReplayInfo) -> None:
+        self._info = info
         self._work = outputs.temp_name(self.target)
         n = int(self.obs_rows.size)
         width = info.players * len(info.buttons)
@@ -222,6 +245,8 @@ class DatasetSink:
                 if error is not None:
                     for column in self._columns.values():
                         column.abandon()
+                    for writer in self._writers:
+                        writer.abandon()
                 if self._work is not None:
                     outputs.discard_tree(self._work)
                     self._work = None
@@ -236,7 +261,11 @@ class DatasetSink:
         j0, j1 = max(-((first - batch.start) // k), 0), (min(batch.last, last) - first) // k
         here = first + k * np.arange(j0, j1 + 1, dtype=np.int64) - batch.start  # observed rows, in the batch
         if self.options.obs != ObsKind.RAM and batch.video is not None and here.size:
-            self._pictures_column(batch.video).write(self._pictures_of(batch.video[here[0] :: k][: here.size]))
+            target = self._pictures_column(batch.video)
+            pictures = self._pictures_of(batch.video[here[0] :: k][: here.size])
+            target.write(pictures)
+            for writer in self._writers:
+                writer.write(pictures)
         if self.options.obs != ObsKind.RGB and batch.rams is not None and here.size:
             self._columns[self._obs_name("ram")].write(batch.rams[here])  # large: no pending
         a, b = max(batch.start, first) - batch.start, min(batch.last, last) - batch.start + 1  # the episode's rows
@@ -290,11 +319,13 @@ class DatasetSink:
         return column
 
     def _pictures_column(self, video: np.ndarray) -> Column:
-        """Created at the first picture: only then is the native size known."""
+        """Created at the first picture (with the writers): only then is the native size known."""
         name = self._obs_name("rgb")
         if name not in self._columns:
             self._pictures = Pictures(self.options, (int(video.shape[1]), int(video.shape[2])))
             self._add(name, np.uint8, int(self.obs_rows.size), self._pictures.shape, background=True)  # the bulk
+            assert self._info is not None, "open() comes first"
+            self._writers = [make(self._info, self._pictures.shape) for make in self._factories]
         return self._columns[name]
 
     def _pictures_of(self, frames: np.ndarray) -> np.ndarray:
@@ -320,6 +351,8 @@ class DatasetSink:
         if self._work is None:
             raise RetroToolError(f"no replay reached {self.target}")
         parts: list[Part] = [c.finish() for c in self._columns.values()]
+        for writer in self._writers:
+            writer.finish()
         assembled = self._work / "episode.npz"
         with open(assembled, "xb") as f:
             assemble(parts, f)

@@ -27,7 +27,12 @@ class VariableLike(Protocol):
     @property
     def size(self) -> int: ...
 
+    @property
+    def msb_order(self) -> np.ndarray: ...
+
     def decode(self, raw: np.ndarray) -> np.ndarray: ...
+
+    def decode_one(self, data: bytes) -> int: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +69,7 @@ class Needs:
     variables: Mapping[str, VariableLike] = field(default_factory=dict)  # read after every frame
     rams: bool = False  # the RAM observation after every frame
     states: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))  # rows whose core state to take
+    screen: bool = False  # the observation picture after every batch's last frame (an agent's step)
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +96,8 @@ class FrameBatch:
     `video` holds every frame's picture when a sink asked for video (frames
     of one batch always share a size). `audio` is the stream produced while
     these frames ran. `ram`/`screen` (and `state`) are snapshots taken after
-    the *last* frame of the batch, present only when a sink asked for that frame.
+    the *last* frame of the batch, present only when a sink asked for that frame
+    (`screen` also after every batch when a sink asked for `Needs.screen`).
     `values` holds the RAM variables sinks asked for, after *every* frame;
     `rams` the RAM observation after every frame (a view of a reused
     buffer: valid during `consume`).

@@ -38,6 +38,8 @@ LAYERS: dict[str, int] = {
     "retrotool.record.agent": 8, "retrotool.video.render": 8, "retrotool.datasets.dump": 8, "retrotool.indexing": 8,
     "retrotool.ram.hunt": 8, "retrotool.ram.watch": 8, "retrotool.integration.states": 8,
     "retrotool.integration.scaffold": 8, "retrotool.integration.check": 8,
+    # Gymnasium environments: the parts (actions, arguments), then the env that steps the loop, then many envs
+    "retrotool.env.actions": 6, "retrotool.env.options": 6, "retrotool.env.stepper": 8, "retrotool.env": 8,
     "retrotool.cli": 9, "retrotool.__main__": 10,
 }
 LEAVES = {  # module (or package) -> the only project modules it may import
