@@ -168,6 +168,19 @@ CHECKPOINT = Obj(
     required=frozenset({"frame", "ram_sha256", "screen_sha256"}),
     unknown_bytes=256,
 )
+KEYFRAMES = Obj(  # the index of the states in the keyframes entry (movie/keyframes.py reads it)
+    {
+        "codec": Str(re.compile(r"[a-z0-9-]{1,32}"), 32, what="a codec name"),
+        "full_every": Int(1, 1 << 20),
+        "core": Str(CORE_NAME, 64, what="a core name"),
+        "core_version": _TEXT,
+        "state_size": Int(1, 1 << 30),
+        "frames": ListOf(Int(0, MAX_FRAME), 1 << 20),
+        "sizes": ListOf(Int(0, 1 << 30), 1 << 20),
+        "sha256": ListOf(Str(_HEX64, 64, what="64 lowercase hex digits"), 1 << 20),
+    },
+    required=frozenset({"codec", "full_every", "core", "core_version", "state_size", "frames", "sizes", "sha256"}),
+)
 META = Obj(
     {
         "core": Str(CORE_NAME, 64, what="a core name such as genesis_plus_gx (a movie never names a path)"),
@@ -178,6 +191,8 @@ META = Obj(
         "options": MapOf(Str(_NO_CONTROL, 256, what="an option name"), Str(_NO_CONTROL, 4096), 256),
         "checkpoints": ListOf(CHECKPOINT, 1 << 20),
         "checkpoint_every": Int(1, MAX_FRAME),
+        "keyframe_every": Int(1, MAX_FRAME),
+        "keyframes": KEYFRAMES,
         "recorder": _TEXT,
         "system": Str(_SYSTEM, 32, what="a system name"),
     }
