@@ -172,7 +172,7 @@ KEYFRAMES = Obj(  # the index of the states in the keyframes entry (movie/keyfra
     {
         "codec": Str(re.compile(r"[a-z0-9-]{1,32}"), 32, what="a codec name"),
         "full_every": Int(1, 1 << 20),
-        "core": Str(CORE_NAME, 64, what="a core name"),
+        "core": _TEXT,  # the core's own name for itself (compared, never searched for)
         "core_version": _TEXT,
         "state_size": Int(1, 1 << 30),
         "frames": ListOf(Int(0, MAX_FRAME), 1 << 20),

@@ -26,7 +26,7 @@ def _states(n: int, size: int = 4096, seed: int = 1) -> list[bytes]:
 
 
 def _written(states: list[bytes], every: int = 600) -> keyframes.Keyframes:
-    writer = KeyframeWriter("genesis_plus_gx", "1.7.5")
+    writer = KeyframeWriter("Genesis Plus GX", "v1.7.4 c8f3ba6")  # a core names itself so
     for i, state in enumerate(states):
         writer.add((i + 1) * every - 1, state)
     return writer.keyframes()
