@@ -31,7 +31,7 @@ def record(
     state: Annotated[Optional[str], typer.Option(help="Start state: a state name of the game, or a file. Default: the game's default state, else power-on.")] = None,
     state_file: Annotated[Optional[Path], typer.Option(help="Start state from a file (raw or gzipped).")] = None,
     power_on: Annotated[bool, typer.Option("--power-on", help="Start from power-on even if the game has a default state.")] = False,
-    checkpoint_every: Annotated[int, typer.Option(min=1, help="Store RAM/screen checkpoints every N frames.")] = 600,
+    checkpoint_every: Annotated[int, typer.Option(min=1, help="Store RAM/screen checkpoints and keyframes (the core's whole state, for --jobs and --start) every N frames.")] = 600,
     force: ForceOpt = False,
     from_movie: Annotated[Optional[Path], typer.Option("--from", help="Go on playing an existing movie (from its end, or --frame N).", rich_help_panel="Playing")] = None,
     frame: Annotated[Optional[int], typer.Option(min=0, help="With --from: go on from this frame (re-recording what follows).", rich_help_panel="Playing")] = None,

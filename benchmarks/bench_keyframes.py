@@ -1,0 +1,120 @@
+"""Keyframes: one long Airstriker movie replayed on 1 and 2 processes, seeking, and what keyframes cost.
+
+The movie is scripted (random input from the Level1 state, stable-retro's
+convention) and recorded by `retrotool record`, so it carries keyframes and
+checkpoints every 600 rows. Each command runs as a user runs it, in a fresh
+process, `--jobs 1` and `--jobs 2` alternately for `--rounds` rounds; the
+best wall time of each counts and the ratio is what matters. The recording
+cost of keyframes is measured in this process: the same replay feeding a
+movie builder that takes a state every 600 rows, and one that takes none.
+
+    python benchmarks/bench_keyframes.py [--minutes 60] [--rounds 2] [--mp4-minutes 60]
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from retrotool import movie as bk2, segments, session
+from retrotool.movie import keyframes
+from retrotool.record.builder import MovieBuilder
+from retrotool.replay import ArraySource, replay
+
+GAME = "Airstriker-Genesis-v0"
+
+
+def run(*args: str, cwd: Path) -> float:
+    """Wall seconds of `retrotool ARGS` in a fresh process."""
+    t0 = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "retrotool", *args], cwd=cwd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise SystemExit(f"retrotool {' '.join(args)} failed:\n{proc.stderr[-2000:]}")
+    return time.perf_counter() - t0
+
+
+def best_of(rounds: int, runs: dict[str, Callable[[], float]]) -> dict[str, float]:
+    best: dict[str, float] = {}
+    for _ in range(rounds):
+        for label, fn in runs.items():
+            best[label] = min(best.get(label, float("inf")), fn())
+    return best
+
+
+def report(title: str, best: dict[str, float]) -> None:
+    base = next(iter(best.values()))
+    print(f"\n{title}")
+    for label, seconds in best.items():
+        print(f"  {label:<22} {seconds:8.2f} s   {base / seconds:5.2f}x")
+
+
+def recording_cost(movie: bk2.Movie, path: Path, rounds: int) -> dict[str, float]:
+    """Frames per second of a replay feeding a movie builder, with keyframes every 600 rows and without."""
+    content = session.movie_content(movie, path)
+
+    def once(every: int) -> float:
+        builder = MovieBuilder(movie.state, content.name, "", 600, keyframe_every=every)
+        with session.open_session(content, players=movie.players) as emulator:
+            t0 = time.perf_counter()
+            replay(emulator, ArraySource(movie.buttons), [builder], reset_row=True)
+            return movie.frames / (time.perf_counter() - t0)
+
+    fps: dict[str, float] = {}
+    for _ in range(rounds):
+        for label, every in (("no keyframes", movie.frames + 1), ("keyframes every 600", 600)):
+            fps[label] = max(fps.get(label, 0.0), once(every))
+    return fps
+
+
+def seek_seconds(movie: bk2.Movie, path: Path, row: int) -> float:
+    """Seconds until an emulator stands before `row` (the keyframe's state loaded, the rows after it run)."""
+    content = session.movie_content(movie, path)
+    t0 = time.perf_counter()
+    with segments.open_at(content, movie, row, segments.starting_keyframe(movie, row)):
+        return time.perf_counter() - t0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--minutes", type=float, default=60.0, help="Length of the movie in game minutes.")
+    parser.add_argument("--mp4-minutes", type=float, default=60.0, help="Length of the MP4 render (0: none).")
+    parser.add_argument("--rounds", type=int, default=2)
+    args = parser.parse_args()
+    frames = int(args.minutes * 3600)
+    work = Path(tempfile.mkdtemp(prefix="retrotool-bench-kf-"))
+    t = run("record", "--game", GAME, "--random", "--seed", "1", "--frames", str(frames), "-o", "long.bk2", cwd=work)
+    path = work / "long.bk2"
+    movie = bk2.read(path)
+    kf = keyframes.of(movie)
+    assert kf is not None, "retrotool record writes keyframes"
+    print(f"movie: {frames:,} frames ({args.minutes:g} min), recorded in {t:.1f} s; {len(kf)} keyframes, "
+          f"{len(kf.blob) / 1e6:.2f} MB ({len(kf.blob) / len(kf) / 1e3:.2f} KB each; states of {kf.state_size:,} B); "
+          f"movie file {path.stat().st_size / 1e6:.2f} MB")
+    for command, extra in (("verify", ()), ("playback", ("--trace", "t.jsonl", "--force"))):
+        report(f"{command} {' '.join(extra)}", best_of(args.rounds, {
+            f"--jobs {j}": (lambda j=j: run(command, "long.bk2", *extra, "--jobs", str(j), cwd=work)) for j in (1, 2)
+        }))
+    if args.mp4_minutes:
+        end = str(int(args.mp4_minutes * 3600))
+        report(f"playback --mp4 ({args.mp4_minutes:g} min)", best_of(args.rounds, {
+            f"--jobs {j}": (lambda j=j: run("playback", "long.bk2", "--mp4", "o.mp4", "--end", end, "--force",
+                                            "--jobs", str(j), cwd=work)) for j in (1, 2)
+        }))
+    row = min(200_000, frames - 1)
+    print(f"\nseek to row {row:,}: {seek_seconds(movie, path, row):.3f} s in process; "
+          f"`playback --png-dir --start {row} --end {row + 1}`: "
+          f"{run('playback', 'long.bk2', '--png-dir', 'one', '--start', str(row), '--end', str(row + 1), '--no-audio', '--force', cwd=work):.2f} s wall")
+    fps = recording_cost(movie, path, args.rounds)
+    base = fps["no keyframes"]
+    print("\nrecording (replay + movie builder), best of rounds:")
+    for label, value in fps.items():
+        print(f"  {label:<22} {value:10,.0f} fps   {value / base:5.3f}x")
+
+
+if __name__ == "__main__":
+    main()
