@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from retrotool import isolation, movie as bk2, session
+from retrotool import ahead, isolation, movie as bk2, session
 from retrotool.emulator import Emulator
 from retrotool.errors import CoreError, DesyncError, KeyframeError, MovieFormatError, RetroToolError
 from retrotool.movie import keyframes as kfs
@@ -36,11 +36,16 @@ SEGMENTS_PER_JOB = 3  # a few segments per worker, so one that runs slow does no
 
 @dataclass(frozen=True, slots=True)
 class Segment:
-    """Rows first .. end - 1 of a movie, replayed from `keyframe` (an index; None: the movie's start)."""
+    """Rows first .. end - 1 of a movie, replayed from `keyframe` (an index; None: the movie's start).
+
+    `ahead`: the row after which a process replaying ahead drops the state
+    this segment starts from (a movie without keyframes; see ahead.py).
+    """
 
     first: int
     end: int
     keyframe: int | None
+    ahead: int | None = None
 
 
 def plan(movie: bk2.Movie, jobs: int, *, start: int = 0, end: int | None = None, align: int = 1) -> list[Segment]:
@@ -66,6 +71,19 @@ def plan(movie: bk2.Movie, jobs: int, *, start: int = 0, end: int | None = None,
     return [Segment(a, b, starting_keyframe(movie, a)) for a, b in zip(bounds, bounds[1:])]
 
 
+def plan_ahead(movie: bk2.Movie, jobs: int, *, start: int = 0, end: int | None = None, align: int = 1) -> list[Segment]:
+    """Rows start .. end - 1 cut evenly for a movie without keyframes: each later segment waits for a state.
+
+    Cuts obey `plan`'s rules, with the rows a replay ahead will save in place of keyframes.
+    """
+    end = movie.frames if end is None else end
+    wanted = jobs * SEGMENTS_PER_JOB
+    step = max(align, (end - start) // wanted // align * align)
+    cuts = [c for c in range(start + step, end, step) if c - 2 >= 0 and c < end][: wanted - 1]
+    bounds = [start, *cuts, end]
+    return [Segment(a, b, None, a - 2 if a > start else None) for a, b in zip(bounds, bounds[1:])]
+
+
 def starting_keyframe(movie: bk2.Movie, row: int) -> int | None:
     """The keyframe a replay of `row` starts from: the last one before it, or None (the movie's start)."""
     keyframes = kfs.of(movie)
@@ -73,22 +91,26 @@ def starting_keyframe(movie: bk2.Movie, row: int) -> int | None:
 
 
 def open_at(content: session.Content, movie: bk2.Movie, row: int, keyframe: int | None,
-            core: str | Path | None = None) -> Emulator:
-    """An emulator standing before `row`: from `keyframe`'s state (or the movie's start), the rows between run."""
+            core: str | Path | None = None, state: tuple[int, bytes] | None = None) -> Emulator:
+    """An emulator standing before `row`: from `keyframe`'s state, or `state` (the state after its row), or the
+    movie's start; the rows between run without output."""
     keyframes = kfs.of(movie)
-    if keyframe is None or keyframes is None:
+    if state is None and (keyframe is None or keyframes is None):
         emulator = session.open_session(content, core, players=movie.players)
         done = 0
     else:
         emulator = session.open_session(dataclasses.replace(content, state=None), core, players=movie.players,
                                         at_start=False)
         try:
-            _check_core(keyframes, emulator)
-            emulator.set_state(keyframes.state(keyframe))
+            if state is None:
+                assert keyframes is not None and keyframe is not None, "checked above"
+                _check_core(keyframes, emulator)
+                state = (keyframes.frames[keyframe], keyframes.state(keyframe))
+            emulator.set_state(state[1])
         except BaseException:
             emulator.close()
             raise
-        done = keyframes.frames[keyframe] + 1
+        done = state[0] + 1
     if row > done:
         assert emulator.system is not None, "open_session gives an emulator with its system"
         masks = emulator.system.masks(movie.buttons[done:row])
@@ -134,6 +156,7 @@ class Job:
     args: tuple[object, ...] = ()
     core: str | None = None
     rom: Path | None = None
+    ahead: Path | None = None  # the folder a replay ahead drops this segment's state into
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,17 +179,19 @@ def run_job(job: Job, report: Callable[[object], None] | None = None) -> Done:
     """A segment in this process: its sinks from `job.make`, the movie's checkpoints checked."""
     movie = bk2.read(job.path)
     content = session.movie_content(movie, job.path, job.rom)
-    sinks = job.make(job.segment, content, *job.args) if job.make is not None else []
-    return run_range(movie, content, job.segment, sinks, job.core)
+    seg = job.segment
+    state = (seg.ahead, ahead.wait_for(job.ahead, seg.ahead)) if seg.ahead is not None and job.ahead else None
+    sinks = job.make(seg, content, *job.args) if job.make is not None else []
+    return run_range(movie, content, seg, sinks, job.core, state=state)
 
 
 def run_range(
     movie: bk2.Movie, content: session.Content, seg: Segment, sinks: Sequence[Sink], core: str | Path | None = None,
-    progress: Callable[[int, int], None] | None = None,
+    progress: Callable[[int, int], None] | None = None, state: tuple[int, bytes] | None = None,
 ) -> Done:
-    """Rows seg.first .. seg.end - 1 through `sinks` (from seg's keyframe), checking the checkpoints passed."""
+    """Rows seg.first .. seg.end - 1 through `sinks` (from seg's keyframe or `state`), checking the checkpoints."""
     checks = _verifier(movie, seg)
-    with open_at(content, movie, seg.first, seg.keyframe, core) as emulator:
+    with open_at(content, movie, seg.first, seg.keyframe, core, state) as emulator:
         t0 = time.perf_counter()
         done = replay(emulator, ArraySource(movie.buttons[: seg.end]), [*sinks, *checks], progress=progress,
                       reset_row=movie.convention == "stable-retro", first_row=seg.first)
@@ -178,13 +203,18 @@ def run_range(
                 (seg.end - seg.first) / max(seconds, 1e-9), done.info.av.fps, done.info.av.sample_rate)
 
 
-def _isolated(job: Job, report: isolation.Report) -> Done:
-    return run_job(job, report)
+def _isolated(job: Job | ahead.AheadJob, report: isolation.Report) -> Done | int:
+    return ahead.run_ahead(job) if isinstance(job, ahead.AheadJob) else run_job(job, report)
 
 
-def run_all(jobs: Sequence[Job], workers: int, progress: Callable[[int, int], None] | None = None) -> list[Done]:
+def run_all(
+    jobs: Sequence[Job], workers: int, progress: Callable[[int, int], None] | None = None,
+    ahead_job: ahead.AheadJob | None = None,
+) -> list[Done]:
     """Every job, `workers` at once each in a fresh process, in segment order.
 
+    With `ahead_job` (a movie without keyframes), that replay runs first in
+    one of the processes and the segments wait for their states from it.
     A segment whose keyframe turns out damaged or unfaithful (its state does
     not decode, or the replay from it misses a checkpoint) is replayed again
     from the keyframe before it, and so on back to the movie's start, with a
@@ -194,12 +224,19 @@ def run_all(jobs: Sequence[Job], workers: int, progress: Callable[[int, int], No
     done: dict[int, Done] = {}
     failed: dict[int, BaseException] = {}
     index = {id(j): i for i, j in enumerate(jobs)}
-    for count, ended in enumerate(isolation.run_each(_isolated, list(jobs), workers), 1):
+    every: list[Job | ahead.AheadJob] = [*([ahead_job] if ahead_job is not None else []), *jobs]
+    count = 0
+    for ended in isolation.run_each(_isolated, every, workers):
+        if isinstance(ended.arg, ahead.AheadJob):
+            if ended.value is None:  # the segments still waiting for a state stop waiting
+                (ended.arg.folder / ahead.FAILED).touch()
+            continue
         i = index[id(ended.arg)]
-        if ended.value is not None:
+        if isinstance(ended.value, Done):
             done[i] = ended.value
         else:
             failed[i] = ended.error if ended.error is not None else CoreError(f"the core crashed ({ended.died})")
+        count += 1
         if progress is not None:
             progress(count, len(jobs))
     for i in sorted(failed):
@@ -210,6 +247,9 @@ def run_all(jobs: Sequence[Job], workers: int, progress: Callable[[int, int], No
 def _again(job: Job, error: BaseException) -> Done:
     """A failed segment replayed from earlier keyframes, here; the error stands when even the start fails."""
     seg = job.segment
+    if seg.ahead is not None and isinstance(error, (DesyncError, KeyframeError)):
+        log.warning("segment of rows %d-%d: %s; replaying it from the movie's start", seg.first, seg.end - 1, error)
+        return run_job(dataclasses.replace(job, segment=dataclasses.replace(seg, ahead=None)))
     if not isinstance(error, (DesyncError, MovieFormatError)) or seg.keyframe is None:
         raise _named(seg, error)
     for keyframe in [*range(seg.keyframe - 1, -1, -1), None]:

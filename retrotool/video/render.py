@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from retrotool import isolation, movie as bk2, outputs, playback, segments, session
+from retrotool.ahead import AheadJob
 from retrotool.errors import DesyncError, KeyframeError, RetroToolError
 from retrotool.movie import keyframes
 from retrotool.sinks.contract import Sink
@@ -103,7 +104,7 @@ def render(
     content = session.movie_content(movie, movie_path, rom)
     info = _info_variables(movie, movie_path, content, settings, info)
     setup = _Setup(movie_path, movie, content, targets, settings, info, core, rom, trace, trace_every, force)
-    if jobs > 1 and _in_parts(setup) and playback.parallel_ok(movie, movie_path):
+    if jobs > 1 and _in_parts(setup):
         return _render_parts(setup, jobs, progress)
     if settings.start > 0 and keyframes.of(movie) is not None:
         with contextlib.suppress(_Unseekable):
@@ -197,9 +198,14 @@ def _in_parts(setup: _Setup) -> bool:
 
 
 def _render_parts(setup: _Setup, jobs: int, progress: Progress | None) -> RenderResult:
-    """Segments rendered `jobs` at once, each output's parts (and the trace's) joined in row order."""
+    """Segments rendered `jobs` at once, each output's parts (and the trace's) joined in row order.
+
+    A movie without keyframes is cut anyway: one process replays it ahead,
+    headless, and leaves each segment the state it starts from.
+    """
     s = setup.settings
-    plan = segments.plan(setup.movie, jobs, start=s.start, end=s.end, align=setup.trace_every if setup.trace else 1)
+    cut = segments.plan if keyframes.of(setup.movie) is not None else segments.plan_ahead
+    plan = cut(setup.movie, jobs, start=s.start, end=s.end, align=setup.trace_every if setup.trace else 1)
     files = setup.targets.files()
     wanted = [*(outputs.check_target(p, setup.force) for _, p in files),
               *([outputs.check_target(setup.trace, setup.force)] if setup.trace is not None else [])]
@@ -209,8 +215,14 @@ def _render_parts(setup: _Setup, jobs: int, progress: Progress | None) -> Render
         work.mkdir()
         args = (work, tuple(k for k, _ in files), s, setup.info, setup.trace is not None, setup.trace_every)
         core = str(setup.core) if setup.core is not None else None
-        jobs_ = [segments.Job(setup.path, seg, _part_sinks, args, core, setup.rom) for seg in plan]
-        done = segments.run_all(jobs_, jobs, progress)
+        rows = tuple(seg.ahead for seg in plan if seg.ahead is not None)
+        ahead = AheadJob(setup.path, rows, work / "ahead", core, setup.rom) if rows else None
+        if ahead is not None:
+            log.info("%s has no keyframes: one process replays it ahead for the others (`retrotool index` keeps "
+                     "keyframes in the movie)", setup.path)
+            ahead.folder.mkdir()
+        jobs_ = [segments.Job(setup.path, seg, _part_sinks, args, core, setup.rom, work / "ahead") for seg in plan]
+        done = segments.run_all(jobs_, jobs, progress, ahead)
         av = (rational(done[-1].game_fps), done[-1].sample_rate)
         for i, (kind, target) in enumerate(files):
             join_parts(sorted((work / str(i)).iterdir()), target, kind, *av, setup.force)

@@ -103,3 +103,14 @@ def test_trace_lines_of_a_segment_start_where_the_whole_ones_do(cli, recorded: P
     whole = _trace(cli, recorded, "e.jsonl", "--trace-every", "7")
     assert _trace(cli, recorded, "f.jsonl", "--trace-every", "7", "--jobs", "2") == whole
     assert [json.loads(line)["frame"] for line in whole.splitlines()][:3] == [0, 7, 14]
+
+
+def test_a_movie_without_keyframes_renders_in_parts_from_states_made_ahead(cli, recorded: Path) -> None:
+    here = recorded.parent
+    bk2.write(keyframes.with_keyframes(bk2.read(recorded), None), here / "bare.bk2")
+    _ok(cli("playback", "bare.bk2", "--png-dir", "all", "--no-audio", cwd=here))
+    proc = cli("-v", "playback", "bare.bk2", "--png-dir", "par", "--no-audio", "--jobs", "2", cwd=here)
+    assert "has no keyframes: one process replays it" in _ok(proc)
+    whole = {p.name: p.read_bytes() for p in (here / "all").glob("*.png")}
+    assert len(whole) == FRAMES and {p.name: p.read_bytes() for p in (here / "par").glob("*.png")} == whole
+    assert keyframes.of(bk2.read(here / "bare.bk2")) is None  # the movie is left as it was

@@ -31,7 +31,7 @@ LAYERS: dict[str, int] = {
     "retrotool.session": 5, "retrotool.replay": 5,
     # sinks and the parts of the product's verbs
     "retrotool.sinks": 6, "retrotool.view": 6, "retrotool.video": 6, "retrotool.datasets": 6, "retrotool.record": 6,
-    "retrotool.ram": 6, "retrotool.integration": 6,
+    "retrotool.ram": 6, "retrotool.integration": 6, "retrotool.ahead": 6,
     "retrotool.playback": 7, "retrotool.catalog": 7, "retrotool.segments": 7,
     # the verbs themselves
     "retrotool.record.scripted": 8, "retrotool.record.live": 8, "retrotool.record.recover": 8,
