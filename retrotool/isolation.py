@@ -36,6 +36,7 @@ import traceback
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
+from enum import StrEnum
 from multiprocessing.connection import Connection, wait
 from types import TracebackType
 from typing import Any, Generic, NoReturn, TypeVar
@@ -48,6 +49,13 @@ Report = Callable[[Any], None]  # a job's way to send progress messages to its c
 Job = Callable[[A, Report], Any]  # a module-level function (it travels by name), run in the child
 GRACE = 10.0  # seconds a stopped job has to clean up before it is killed
 _TERM = {signal.SIGTERM}
+
+
+class ExecutorKind(StrEnum):
+    """--executor: local processes, or tasks on a Ray cluster."""
+
+    LOCAL = "local"
+    RAY = "ray"
 
 
 @dataclass(frozen=True, slots=True)
@@ -285,3 +293,34 @@ def run_each(fn: Job[A], args: Sequence[A], workers: int, on_report: SlotReport[
     finally:
         for zygote in zygotes:
             zygote.close()
+
+
+def _ray_call(fn: Job[A], arg: A) -> Any:
+    return fn(arg, lambda message: None)  # progress messages stay on the worker
+
+
+def ray_each(fn: Job[A], args: Sequence[A], address: str | None = None) -> Iterator[Ended[A]]:
+    """`fn(arg, report)` for every arg as a Ray task, each in a fresh worker process; yields as they end.
+
+    The workers must see the files the args name (one machine, or a shared
+    filesystem). A task that fails with a project error gives that error;
+    any other failure (a crashed core takes its worker down) is named.
+    """
+    try:
+        import ray
+    except ImportError:
+        raise RetroToolError("--executor ray needs Ray: pip install 'retrotool[ray]'") from None
+    if not ray.is_initialized():
+        ray.init(address=address, include_dashboard=False, log_to_driver=False)
+    task: Any = ray.remote(max_calls=1)(_ray_call)  # a fresh worker process per task: cores keep globals
+    pending = {task.remote(fn, a): a for a in args}
+    while pending:
+        (ready,), _ = ray.wait(list(pending), num_returns=1)
+        arg = pending.pop(ready)
+        try:
+            yield Ended(arg, ray.get(ready))
+        except Exception as e:  # noqa: BLE001 - whatever ended the task ends only its job
+            cause = getattr(e, "cause", None)
+            error = cause if isinstance(cause, RetroToolError) else RetroToolError(
+                f"the Ray task failed ({type(e).__name__}: {str(e)[:200]})")
+            yield Ended(arg, error=error)

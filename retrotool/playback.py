@@ -97,7 +97,7 @@ def replay_rows(
 def run(
     path: Path, *, core: str | Path | None = None, rom: Path | None = None, trace: Path | None = None,
     trace_every: int = 1, force: bool = False, progress: Progress | None = None,
-    counter: native.SharedCounter | None = None, jobs: int = 1,
+    counter: native.SharedCounter | None = None, jobs: int = 1, executor: str = "local", address: str | None = None,
 ) -> RunResult:
     """Replay a movie headless; optionally write a per-row hash trace (with reward, done, info if it has a game).
 
@@ -109,7 +109,7 @@ def run(
     movie = bk2.read(path)
     if jobs > 1 and parallel_ok(movie, path):
         return _run_parallel(path, movie, jobs, core=core, rom=rom, trace=trace, trace_every=trace_every, force=force,
-                             progress=progress)
+                             progress=progress, executor=executor, address=address)
     content = session.movie_content(movie, path, rom)
     sinks: list[Sink] = []
     if trace is not None:
@@ -132,7 +132,7 @@ def _trace_sinks(segment: segments.Segment, content: session.Content, parts: Pat
 
 def _run_parallel(
     path: Path, movie: bk2.Movie, jobs: int, *, core: str | Path | None, rom: Path | None, trace: Path | None,
-    trace_every: int, force: bool, progress: Progress | None,
+    trace_every: int, force: bool, progress: Progress | None, executor: str = "local", address: str | None = None,
 ) -> RunResult:
     """The movie cut at keyframes, segments replayed `jobs` at once, their trace parts joined in order."""
     t0 = time.perf_counter()
@@ -145,7 +145,7 @@ def _run_parallel(
         make = _trace_sinks if parts is not None else None
         core_arg = str(core) if core is not None else None
         done = segments.run_all([segments.Job(path, seg, make, (parts, trace_every), core_arg, rom) for seg in plan],
-                                jobs, progress)
+                                jobs, progress, executor=executor, address=address)
         if target is not None and parts is not None:
             join_trace(sorted(parts.glob("*.jsonl")), target, force)
     finally:
@@ -175,7 +175,7 @@ def joined_result(movie: bk2.Movie, done: Sequence[segments.Done], seconds: floa
 
 def verify(
     path: Path, *, core: str | Path | None = None, rom: Path | None = None, progress: Progress | None = None,
-    jobs: int = 1,
+    jobs: int = 1, executor: str = "local", address: str | None = None,
 ) -> RunResult:
     """Replay a movie and check its checkpoints; DesyncError names the first bad one (and, with jobs, its segment)."""
     movie = bk2.read(path)
@@ -186,7 +186,7 @@ def verify(
         t0 = time.perf_counter()
         core_arg = str(core) if core is not None else None
         parts = segments.run_all([segments.Job(path, seg, None, (), core_arg, rom) for seg in segments.plan(movie, jobs)],
-                                 jobs, progress)
+                                 jobs, progress, executor=executor, address=address)
         result = joined_result(movie, parts, time.perf_counter() - t0)
         return dataclasses.replace(result, stored_checkpoints=len(checkpoints))
     rams = unpack_rams(dict(movie.extras).get(RAM_ENTRY, b""), len(checkpoints))

@@ -209,9 +209,9 @@ def _isolated(job: Job | ahead.AheadJob, report: isolation.Report) -> Done | int
 
 def run_all(
     jobs: Sequence[Job], workers: int, progress: Callable[[int, int], None] | None = None,
-    ahead_job: ahead.AheadJob | None = None,
+    ahead_job: ahead.AheadJob | None = None, executor: str = "local", address: str | None = None,
 ) -> list[Done]:
-    """Every job, `workers` at once each in a fresh process, in segment order.
+    """Every job, `workers` at once each in a fresh process (or as Ray tasks), in segment order.
 
     With `ahead_job` (a movie without keyframes), that replay runs first in
     one of the processes and the segments wait for their states from it.
@@ -226,7 +226,11 @@ def run_all(
     index = {id(j): i for i, j in enumerate(jobs)}
     every: list[Job | ahead.AheadJob] = [*([ahead_job] if ahead_job is not None else []), *jobs]
     count = 0
-    for ended in isolation.run_each(_isolated, every, workers):
+    if executor == "ray" and ahead_job is not None:
+        raise KeyframeError("--executor ray needs keyframes in the movie: add them with `retrotool index`")
+    runner = isolation.ray_each(_isolated, every, address) if executor == "ray" else isolation.run_each(
+        _isolated, every, workers)
+    for ended in runner:
         if isinstance(ended.arg, ahead.AheadJob):
             if ended.value is None:  # the segments still waiting for a state stop waiting
                 (ended.arg.folder / ahead.FAILED).touch()

@@ -19,6 +19,7 @@ from rich.text import Text
 
 from retrotool import __version__
 from retrotool.errors import ContentError, RetroToolError
+from retrotool.isolation import ExecutorKind
 from retrotool.playback import RunResult
 
 app = typer.Typer(
@@ -39,6 +40,8 @@ CoreOpt = Annotated[
 ]
 RomOpt = Annotated[Optional[Path], typer.Option("--rom", help="ROM file. Default: the one the movie names, beside it, else the file of the movie's SHA-1 among imported games, in the movie's folder or in $RETROTOOL_DATA_PATH.")]
 ForceOpt = Annotated[bool, typer.Option("--force", help="Overwrite existing output files.")]
+ExecutorOpt = Annotated[ExecutorKind, typer.Option(help="Where one movie's segments run: local processes, or tasks on a Ray cluster (--jobs N: about 3N segments).")]
+AddressOpt = Annotated[Optional[str], typer.Option(help="With --executor ray: the cluster's address (default: start or join a local one).")]
 JobsOpt = Annotated[int, typer.Option("--jobs", "-j", min=1, help="Processes: a movie with keyframes replays in segments on that many.")]
 CRF = 18  # --crf's default
 

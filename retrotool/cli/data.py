@@ -12,6 +12,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from retrotool import isolation
 from retrotool.cli.common import CoreOpt, RomOpt, app, err, expand_movies, out, parse_crop, parse_size
 from retrotool.datasets import dump, minari as to_minari
 from retrotool.datasets.sink import Combine, DatasetOptions, ObsKind
@@ -33,7 +34,7 @@ def dump_dataset(
     end: Annotated[Optional[int], typer.Option(min=1, help="Use rows before END. Default: all.")] = None,
     scenario: Annotated[Optional[Path], typer.Option(help="A scenario.json to use instead of the game's (rewards, done, allowed actions → discrete action index).")] = None,
     workers: Annotated[int, typer.Option("--workers", "-j", min=1, help="Movies replayed at once, each in its own process.")] = 1,
-    executor: Annotated[dump.ExecutorKind, typer.Option(help="Where movies run: local processes or a Ray cluster.")] = dump.ExecutorKind.LOCAL,
+    executor: Annotated[isolation.ExecutorKind, typer.Option(help="Where movies run: local processes or a Ray cluster.")] = isolation.ExecutorKind.LOCAL,
     address: Annotated[Optional[str], typer.Option(help="Ray cluster address (default: start or join a local one).")] = None,
     strict: Annotated[bool, typer.Option("--strict", help="Stop at the first movie that fails.")] = False,
     core: CoreOpt = None,

@@ -12,7 +12,9 @@ from rich.table import Table
 from retrotool import indexing, playback as playbacks
 from retrotool.cli.common import (
     CRF,
+    AddressOpt,
     CoreOpt,
+    ExecutorOpt,
     ForceOpt,
     JobsOpt,
     MovieArg,
@@ -26,6 +28,7 @@ from retrotool.cli.common import (
     summary,
 )
 from retrotool.errors import RetroToolError
+from retrotool.isolation import ExecutorKind
 from retrotool.video import render
 from retrotool.video.sink import VideoSettings
 
@@ -64,6 +67,8 @@ def playback(
     lossless: Annotated[bool, typer.Option("--lossless", help="Lossless RGB H.264 in the MP4 (decodes to the exact frames).", rich_help_panel="Rendering")] = False,
     overlay: Annotated[Optional[list[render.Overlay]], typer.Option(help="Draw on the video: held buttons, or the game's RAM variables (repeatable).", rich_help_panel="Rendering")] = None,
     workers: Annotated[int, typer.Option("--jobs", "-j", min=1, help="Processes: several movies at once, or one movie's segments (cut at its keyframes; see `retrotool index`).")] = 1,
+    executor: ExecutorOpt = ExecutorKind.LOCAL,
+    address: AddressOpt = None,
 ) -> None:
     """Replay movies headless and print a summary, or render them to video.
 
@@ -76,13 +81,20 @@ def playback(
         raise RetroToolError("--trace takes a single movie")
     targets = render.Targets(mp4=mp4, gif=gif, png_dir=png_dir, view=view)
     settings = _settings(targets, overlay, scale, crop, start, end, no_audio, crf, lossless)
+    _check_executor(executor, settings is not None or len(paths) > 1)
     if settings is not None:
         _render(paths, targets, settings, core=core, rom=rom, trace=trace, trace_every=trace_every, force=force,
                 workers=workers)
     elif len(paths) > 1:
         _playback_many(paths, core, rom)
     else:
-        _playback_one(paths[0], core, rom, trace, trace_every, force, isolate, workers)
+        _playback_one(paths[0], core, rom, trace, trace_every, force, isolate, (workers, executor, address))
+
+
+def _check_executor(executor: ExecutorKind, local_only: bool) -> None:
+    if executor == ExecutorKind.RAY and local_only:
+        raise RetroToolError("--executor ray replays one movie's segments headless (a summary, --trace); "
+                             "renders and many movies run in local processes: drop --executor ray")
 
 
 def _settings(
@@ -106,14 +118,14 @@ def _settings(
 
 def _playback_one(
     path: Path, core: str | None, rom: Path | None, trace: Path | None, trace_every: int, force: bool, isolate: bool,
-    jobs: int,
+    jobs: tuple[int, str, str | None],
 ) -> None:
     if isolate:
         result = playbacks.run_isolated(path, core=core, rom=rom, trace=trace, trace_every=trace_every, force=force)
     else:
         with progress_bar("replay") as progress:
             result = playbacks.run(path, core=core, rom=rom, trace=trace, trace_every=trace_every, force=force,
-                                   progress=progress, jobs=jobs)
+                                   progress=progress, jobs=jobs[0], executor=jobs[1], address=jobs[2])
     summary(result, f"replayed {path}")
     if trace is not None:
         out.print(f"trace written to {escape(str(trace))}")
@@ -173,17 +185,22 @@ def _playback_many(paths: list[Path], core: str | None, rom: Path | None) -> Non
 
 
 @app.command()
-def verify(movie: MovieArg, core: CoreOpt = None, rom: RomOpt = None, jobs: JobsOpt = 1) -> None:
+def verify(
+    movie: MovieArg, core: CoreOpt = None, rom: RomOpt = None, jobs: JobsOpt = 1, executor: ExecutorOpt = ExecutorKind.LOCAL,
+    address: AddressOpt = None,
+) -> None:
     """Replay a movie and check the RAM/screen checkpoints stored in it.
 
     On a desync, names the first frame that differs and the differing RAM bytes.
     With --jobs a movie with keyframes is checked in segments on that many
-    processes; a desync names its segment too.
+    processes (--executor ray: as tasks on a Ray cluster, which must see the
+    movie and ROM files); a desync names its segment too.
 
     Example: retrotool verify examples/testgame.bk2
     """
     with progress_bar("verify") as progress:
-        result = playbacks.verify(movie, core=core, rom=rom, progress=progress, jobs=jobs)
+        result = playbacks.verify(movie, core=core, rom=rom, progress=progress, jobs=jobs, executor=executor,
+                                  address=address)
     summary(result, f"{movie}: {result.checkpoints} of {result.stored_checkpoints} checkpoints matched")
 
 

@@ -48,12 +48,6 @@ class OutputFormat(StrEnum):
     LEROBOT = "lerobot"
 
 
-class ExecutorKind(StrEnum):
-    """--executor: local processes, or tasks on a Ray cluster."""
-
-    LOCAL = "local"
-    RAY = "ray"
-
 WorkerProgress = Callable[[int, str, int, int], None]  # (worker slot, movie name, rows done, rows total)
 PROGRESS_EVERY = 0.2  # seconds between progress messages from a worker process
 _EPISODE = re.compile(r".+-[0-9a-f]{10}\.npz")  # <movie>-<sha1[:10]>.npz
@@ -277,38 +271,25 @@ def _run_local(jobs_: Sequence[Job], workers: int, progress: WorkerProgress | No
         yield _outcome(ended)
 
 
-def _ray_task(job: Job) -> Outcome:
+def _ray_task(job: Job, report: isolation.Report) -> Outcome:
     return _run_here(job, None)
 
 
 def _run_ray(jobs_: Sequence[Job], address: str | None) -> Iterator[Outcome]:
-    try:
-        import ray
-    except ImportError:
-        raise RetroToolError("--executor ray needs Ray: pip install 'retrotool[ray]'") from None
-    if not ray.is_initialized():
-        ray.init(address=address, include_dashboard=False, log_to_driver=False)
-    task = ray.remote(max_calls=1)(_ray_task)  # a fresh worker process per movie: cores keep globals
-    pending = {task.remote(j): j for j in jobs_}
-    while pending:
-        done, _ = ray.wait(list(pending), num_returns=1)
-        job = pending.pop(done[0])
-        try:
-            yield ray.get(done[0])
-        except Exception as e:  # noqa: BLE001 - a task that died (a crashed core) fails only its movie
-            yield Outcome(job.movie, None, f"{job.movie}: the Ray task failed ({type(e).__name__}: {str(e)[:200]})")
+    for ended in isolation.ray_each(_ray_task, jobs_, address):
+        yield ended.value if ended.error is None else Outcome(ended.arg.movie, None, f"{ended.arg.movie}: {ended.error}")
 
 
 def dump_dataset(
     movies: Sequence[Path], out: Path, *, fmt: str = OutputFormat.NPZ, options: DatasetOptions | None = None,
-    workers: int = 1, executor: str = ExecutorKind.LOCAL, address: str | None = None, strict: bool = False,
+    workers: int = 1, executor: str = isolation.ExecutorKind.LOCAL, address: str | None = None, strict: bool = False,
     force: bool = False, core: str | None = None, rom: Path | None = None, scenario: Path | None = None,
     progress: Callable[[int, int], None] | None = None, worker_progress: WorkerProgress | None = None,
 ) -> DumpResult:
     """Dump every movie not yet in `out`; `progress(done, total)` counts movies."""
     options = options or DatasetOptions()
     check_choice(OutputFormat, fmt, "--format")
-    check_choice(ExecutorKind, executor, "--executor")
+    check_choice(isolation.ExecutorKind, executor, "--executor")
     if workers < 1:
         raise RetroToolError(f"--workers must be at least 1, not {workers}")
     options.validate()
@@ -342,7 +323,7 @@ def _runner(
     todo: Sequence[Job], executor: str, address: str | None, workers: int, progress: WorkerProgress | None,
 ) -> Generator[Outcome, None, None]:
     """The outcomes of the jobs as they end; closing it stops the jobs still running."""
-    if executor == ExecutorKind.RAY:
+    if executor == isolation.ExecutorKind.RAY:
         yield from _run_ray(todo, address)
     elif len(todo) == 1 and workers == 1:  # nothing to isolate from: run here, without a process's start-up
         yield _run_here(todo[0], progress)

@@ -114,3 +114,13 @@ def test_a_movie_without_keyframes_renders_in_parts_from_states_made_ahead(cli, 
     whole = {p.name: p.read_bytes() for p in (here / "all").glob("*.png")}
     assert len(whole) == FRAMES and {p.name: p.read_bytes() for p in (here / "par").glob("*.png")} == whole
     assert keyframes.of(bk2.read(here / "bare.bk2")) is None  # the movie is left as it was
+
+
+def test_segments_run_as_ray_tasks_with_the_same_result(cli, recorded: Path) -> None:
+    pytest.importorskip("ray")
+    here = recorded.parent
+    proc = cli("verify", recorded.name, "--jobs", "2", "--executor", "ray", cwd=here)
+    assert "31 of 31 checkpoints matched" in proc.stdout and not _ok(proc).count("Traceback")
+    assert _trace(cli, recorded, "ray.jsonl", "--jobs", "2", "--executor", "ray") == _trace(cli, recorded, "a.jsonl")
+    proc = cli("playback", recorded.name, "--png-dir", "p", "--executor", "ray", cwd=here)
+    assert proc.returncode == 1 and "drop --executor ray" in proc.stderr
