@@ -35,6 +35,7 @@ from retrotool import interrupts, isolation, movie as bk2, outputs, playback, se
 from retrotool.datasets import folder as datasets, hf, lerobot, minari as to_minari
 from retrotool.datasets.sink import DatasetOptions, DatasetSink, WriterFactory, check_choice
 from retrotool.errors import DatasetExistsError, DiskFullError, RetroToolError
+from retrotool.movie import keyframes
 
 log = logging.getLogger(__name__)
 
@@ -116,7 +117,8 @@ def dump_episode(job: Job, progress: Callable[[int, int], None] | None = None) -
         "content_sha1": done.info.content_sha1, "infos": sorted(sink.evaluator.variables) if sink.evaluator else [],
         "movie_sha256": _sha256(job.movie), "fps": done.info.av.fps,
         "scenario": str(job.scenario) if job.scenario else "the game's scenario.json",
-        "keyframes": [c.frame for c in movie.checkpoints], **summary,
+        "keyframes": list(kf.frames) if (kf := keyframes.of(movie)) is not None else [],
+        "checkpoints": [c.frame for c in movie.checkpoints], **summary,
     }
 
 

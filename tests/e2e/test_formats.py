@@ -70,7 +70,7 @@ def test_hf_folder_loads_with_datasets_and_holds_the_episodes(tmp_path: Path, mo
     for record, origin in zip(manifest["episodes"], meta):
         assert origin["movie_sha256"] == hashlib.sha256(Path(record["movie"]).read_bytes()).hexdigest()
         assert origin["rom_sha1"] == record["content_sha1"] and origin["core"] and origin["core_version"]
-        assert (origin["frame_skip"], origin["combine"]) == (2, "any") and origin["keyframes"][:2] == [0, 60]
+        assert (origin["frame_skip"], origin["combine"]) == (2, "any") and origin["keyframes"][:2] == [59, 119]  # the states after rows 59, 119
 
 
 def test_lerobot_folder_has_lerobots_layout_and_the_raw_frames(tmp_path: Path, movies: list[Path]) -> None:
