@@ -17,9 +17,10 @@ from pathlib import Path
 from retrotool import movie as bk2, session
 from retrotool.errors import RetroToolError
 from retrotool.movie import keyframes
+from retrotool.movie.model import RAM_ENTRY
 from retrotool.record.builder import DEFAULT_CHECKPOINT_EVERY, MovieBuilder
 from retrotool.replay import ArraySource, replay
-from retrotool.sinks.checkpoints import RAM_ENTRY, unpack_rams
+from retrotool.sinks.checkpoints import unpack_rams
 from retrotool.sinks.contract import Sink
 from retrotool.sinks.verify import VerifySink
 

@@ -23,8 +23,9 @@ from retrotool import isolation, movie as bk2, native, outputs, segments, sessio
 from retrotool.emulator import Emulator
 from retrotool.errors import CoreError, MovieFormatError, RetroToolError
 from retrotool.movie import keyframes
+from retrotool.movie.model import RAM_ENTRY
 from retrotool.replay import ArraySource, Replayed, replay
-from retrotool.sinks.checkpoints import RAM_ENTRY, ram_hash, screen_hash, unpack_rams
+from retrotool.sinks.checkpoints import ram_hash, screen_hash, unpack_rams
 from retrotool.sinks.contract import Sink
 from retrotool.sinks.trace import TraceSink
 from retrotool.sinks.verify import VerifySink

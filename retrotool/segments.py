@@ -24,8 +24,9 @@ from retrotool import ahead, isolation, movie as bk2, session
 from retrotool.emulator import Emulator
 from retrotool.errors import CoreError, DesyncError, KeyframeError, MovieFormatError, RetroToolError
 from retrotool.movie import keyframes as kfs
+from retrotool.movie.model import RAM_ENTRY
 from retrotool.replay import ArraySource, replay
-from retrotool.sinks.checkpoints import RAM_ENTRY, ram_hash, screen_hash, unpack_rams
+from retrotool.sinks.checkpoints import ram_hash, screen_hash, unpack_rams
 from retrotool.sinks.contract import Sink
 from retrotool.sinks.verify import VerifySink
 

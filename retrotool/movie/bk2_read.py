@@ -23,8 +23,9 @@ from retrotool.errors import MovieFormatError, UnknownSystemError
 from retrotool.movie.convention import pressed_in_reset_row
 from retrotool.movie.header import Header, parse_header
 from retrotool.movie.inputlog import DecodedLog, decode_pieces, decode_stream
+from retrotool.movie.keyframes import ENTRY as KEYFRAMES_ENTRY
 from retrotool.movie.layout import Dialect
-from retrotool.movie.model import Movie, StateFormat
+from retrotool.movie.model import MAX_CHECKPOINT_RAM, RAM_ENTRY, Movie, StateFormat
 from retrotool.movie.schema import DOCUMENT_LIMIT, SchemaError, validate
 from retrotool.movie.zipio import Archive, MiB, open_archive, zstd_decompress
 
@@ -153,12 +154,21 @@ def _state(archive: Archive, entries: _Entries, header: Header, dialect: Dialect
     return data, "bizhawk" if dialect == "bizhawk" else "libretro"
 
 
-def _extras(archive: Archive, entries: _Entries) -> tuple[tuple[str, bytes], ...]:
+def _extras(archive: Archive, entries: _Entries, meta: Mapping[str, Any]) -> tuple[tuple[str, bytes], ...]:
+    """Other entries, verbatim. retrotool's own grow with the movie, so their bound is what its meta lists.
+
+    The checkpoint RAMs take at most MAX_CHECKPOINT_RAM per checkpoint listed
+    (a five-hour Genesis movie's are 118 MB: a fixed cap refused movies we
+    wrote), the keyframes exactly the compressed sizes their index lists;
+    anything else shares EXTRAS_TOTAL_LIMIT.
+    """
+    sized = {RAM_ENTRY: len(meta.get("checkpoints", ())) * MAX_CHECKPOINT_RAM,
+             KEYFRAMES_ENTRY: sum(meta.get("keyframes", {}).get("sizes", ()))}
     result = []
     total = 0
     for name in entries.extras:
-        data = archive.read(name, EXTRA_LIMIT)
-        total += len(data)
+        data = archive.read(name, max(sized.get(name, 0), EXTRA_LIMIT))
+        total += len(data) if name not in sized else 0
         if total > EXTRAS_TOTAL_LIMIT:
             raise MovieFormatError(f"{archive.label}: extra entries exceed {EXTRAS_TOTAL_LIMIT} bytes in total")
         result.append((name, data))
@@ -208,7 +218,7 @@ def _read_archive(archive: Archive) -> Movie:
         convention=decoded.layout.dialect,
         console=decoded.console,
         console_names=decoded.layout.console_names,
-        extras=_extras(archive, entries),
+        extras=_extras(archive, entries, doc.get("meta", {})),
         meta=doc.get("meta", {}),
         _owned=True,
     )

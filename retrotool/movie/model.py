@@ -28,6 +28,10 @@ StateFormat = Literal["libretro", "bizhawk"]
 Convention = Literal["stable-retro", "bizhawk"]
 
 
+RAM_ENTRY = "retrotool-ram.bin"  # the zip entry holding the RAM of every checkpoint (sinks/checkpoints.pack_rams)
+MAX_CHECKPOINT_RAM = 512 << 10  # bytes of one checkpoint's RAM: above any system's RAM observation (GBA: 288 KiB)
+
+
 @dataclass(frozen=True, slots=True)
 class Checkpoint:
     """Hashes of what a replay must reproduce at one frame (hex SHA-256 of RAM and RGB24 screen)."""

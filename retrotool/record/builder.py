@@ -19,7 +19,8 @@ import numpy as np
 from retrotool import __version__
 from retrotool.movie import Checkpoint, Movie, keyframes
 from retrotool.movie.keyframes import KeyframeWriter
-from retrotool.sinks.checkpoints import RAM_ENTRY, pack_rams, ram_hash, screen_hash
+from retrotool.movie.model import RAM_ENTRY
+from retrotool.sinks.checkpoints import pack_rams, ram_hash, screen_hash
 from retrotool.sinks.contract import FrameBatch, Needs, ReplayInfo
 
 DEFAULT_CHECKPOINT_EVERY = 600

@@ -15,8 +15,6 @@ import numpy as np
 
 from retrotool.errors import RetroToolError
 
-RAM_ENTRY = "retrotool-ram.bin"  # the movie's zip entry holding the RAM of every checkpoint (pack_rams)
-
 
 def ram_hash(ram: bytes) -> str:
     return hashlib.sha256(ram).hexdigest()

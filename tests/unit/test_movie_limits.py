@@ -233,3 +233,28 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+def _with_ram_entry(checkpoints: int, ram_bytes: int) -> bytes:
+    from retrotool import systems
+    from retrotool.movie import Checkpoint
+    from retrotool.movie.model import RAM_ENTRY
+
+    genesis = systems.get("Genesis")
+    made = Movie(system="Genesis", buttons=np.zeros((checkpoints * 10, 1, len(genesis.buttons)), np.uint8),
+                 header=(("GameName", "g"),), extras=((RAM_ENTRY, bytes(ram_bytes)),))
+    return movie.to_bytes(made.with_checkpoints(tuple(Checkpoint(i * 10, "0" * 64, "0" * 64)
+                                                      for i in range(checkpoints))))
+
+
+def test_checkpoint_rams_are_bounded_by_the_checkpoints_listed_not_a_fixed_cap() -> None:
+    """A five-hour Genesis movie's checkpoint RAMs (118 MB) passed the old 64 MiB cap: we wrote what we could not read."""
+    from retrotool.movie.model import MAX_CHECKPOINT_RAM, RAM_ENTRY
+
+    back = movie.from_bytes(_with_ram_entry(1200, 1200 * 65536))
+    assert len(dict(back.extras)[RAM_ENTRY]) == 1200 * 65536
+    with pytest.raises(MovieFormatError, match="retrotool-ram.bin"):
+        movie.from_bytes(_with_ram_entry(10, 10 * MAX_CHECKPOINT_RAM + EXTRA_ROOM))
+
+
+EXTRA_ROOM = 80 * MiB  # past both the fixed cap and ten checkpoints' worth
