@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from retrotool import isolation, movie as bk2, session
+from retrotool import cores, isolation, movie as bk2, session
 from retrotool.emulator import Emulator
 from retrotool.errors import CoreError, DesyncError, KeyframeError, MovieFormatError, RetroToolError
 from retrotool.movie import keyframes as kfs
@@ -53,7 +53,7 @@ def plan(movie: bk2.Movie, jobs: int, *, start: int = 0, end: int | None = None,
     there is one segment.
     """
     end = movie.frames if end is None else end
-    keyframes = kfs.of(movie)
+    keyframes = usable_keyframes(movie)
     frames = keyframes.frames if keyframes is not None else ()
     cuts = [f + 2 for f in frames if start < f + 2 < end and (f + 1 - start) % align == 0]
     wanted = max(1, jobs * SEGMENTS_PER_JOB) if jobs > 1 else 1
@@ -63,13 +63,25 @@ def plan(movie: bk2.Movie, jobs: int, *, start: int = 0, end: int | None = None,
     else:
         cuts = []
     bounds = [start, *cuts, end]
-    return [Segment(a, b, starting_keyframe(movie, a)) for a, b in zip(bounds, bounds[1:])]
+    return [Segment(a, b, keyframes.for_row(a) if keyframes is not None else None) for a, b in zip(bounds, bounds[1:])]
 
 
-def starting_keyframe(movie: bk2.Movie, row: int) -> int | None:
-    """The keyframe a replay of `row` starts from: the last one before it, or None (the movie's start)."""
+def usable_keyframes(movie: bk2.Movie) -> kfs.Keyframes | None:
+    """The movie's keyframes, unless their core is known to replay inexactly from its savestates (then a warning).
+
+    A replay from a keyframe is right only if the core's savestate holds all
+    of its state; where the self-test (tests/conformance/
+    test_savestate_exactness.py) found a core that does not, its movies
+    replay from their start instead.
+    """
     keyframes = kfs.of(movie)
-    return keyframes.for_row(row) if keyframes is not None else None
+    if keyframes is None:
+        return None
+    why = cores.inexact_states(keyframes.core)
+    if why is None:
+        return keyframes
+    log.warning("%s %s: the movie's keyframes are not used, it replays from its start", keyframes.core, why)
+    return None
 
 
 def open_at(content: session.Content, movie: bk2.Movie, row: int, keyframe: int | None,
