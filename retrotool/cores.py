@@ -46,6 +46,7 @@ class Quirks:
     state_after_reload: bool = False  # stable-retro reloads the core before a state: no frames run first
     core_name: str | None = None  # the name the core gives itself (retro_get_system_info), as keyframes record it
     inexact_states: str | None = None  # why a replay from one of its savestates can differ (None: it cannot)
+    latched_buttons: tuple[tuple[str, tuple[str, ...]], ...] = ()  # system -> port 1 buttons latched outside states
 
     def obs_size(self, system: str | None) -> tuple[int | None, int | None]:
         """(width, height) of stable-retro's observation on `system`; None: the core's base size."""
@@ -66,6 +67,8 @@ def _quirk_table() -> dict[str, Quirks]:
             state_after_reload=bool(entry.get("state_after_reload", False)),
             core_name=entry.get("core_name"),
             inexact_states=entry.get("inexact_states"),
+            latched_buttons=tuple((str(system), tuple(map(str, buttons)))
+                                  for system, buttons in entry.get("latched_buttons", {}).items()),
         )
         for name, entry in raw.items()
         if not name.startswith("_")
@@ -78,16 +81,13 @@ def quirks(core_file: Path) -> Quirks:
     return _quirk_table().get(name, Quirks())
 
 
-def inexact_states(core_name: str) -> str | None:
-    """Why replays from savestates of the core that names itself `core_name` can differ; None when they cannot.
+def named(core_name: str) -> Quirks:
+    """The quirks of the core that names itself `core_name` (retro_get_system_info), or none.
 
-    Keyframes name their core as the core names itself, so this is how a
-    movie's keyframes are judged before any core is loaded.
+    Keyframes name their core so, and this is how they are judged before
+    any core is loaded.
     """
-    for entry in _quirk_table().values():
-        if entry.core_name == core_name and entry.inexact_states:
-            return entry.inexact_states
-    return None
+    return next((q for q in _quirk_table().values() if q.core_name == core_name), Quirks())
 
 
 def search_path() -> list[tuple[str, Path]]:

@@ -120,10 +120,11 @@ def run(
 
 def parallel_ok(movie: bk2.Movie, path: Path) -> bool:
     """Whether a movie can replay in segments: it needs keyframes its core replays exactly (else it replays whole)."""
-    if keyframes.of(movie) is None:
+    index = keyframes.of(movie)
+    if index is None:
         log.warning("%s has no keyframes, so it replays on one core; `retrotool index %s` adds them", path, path)
         return False
-    return segments.usable_keyframes(movie) is not None
+    return segments.exact_core(index)
 
 
 def _trace_sinks(segment: segments.Segment, content: session.Content, parts: Path, every_n: int) -> list[Sink]:
