@@ -238,7 +238,7 @@ def test_segments_replayed_from_a_recordings_keyframes_match_its_checkpoints(sys
     probe = PROBES[system]
     core, rom = _core(probe), _rom(probe)
     path = tmp_path / "m.bk2"
-    buttons = np.random.default_rng(4).integers(0, 2, (120, probe.players, len(systems.get(system).buttons)), np.uint8)
+    buttons = np.random.default_rng(4).integers(0, 2, (60, probe.players, len(systems.get(system).buttons)), np.uint8)
     scripted.record(system=systems.get(system), core=str(core.path), rom=rom, buttons=buttons, out=path,
                     checkpoint_every=1)
     movie = bk2.read(path)
@@ -247,7 +247,7 @@ def test_segments_replayed_from_a_recordings_keyframes_match_its_checkpoints(sys
     usable = {k for k, _ in segments.usable_keyframes(movie)}
     content = session.movie_content(movie, path, rom)
     desyncs = {}
-    for k in [*range(12), 40, 100]:
+    for k in [*range(12), 40]:
         first = index.frames[k] + 2
         try:
             segments.run_range(movie, content, segments.Segment(first, first + 12, k), [], str(core.path))
