@@ -75,7 +75,7 @@ def seek_seconds(movie: bk2.Movie, path: Path, row: int) -> float:
     """Seconds until an emulator stands before `row` (the keyframe's state loaded, the rows after it run)."""
     content = session.movie_content(movie, path)
     t0 = time.perf_counter()
-    with segments.open_at(content, movie, row, segments.starting_keyframe(movie, row)):
+    with segments.open_at(content, movie, row, segments.plan(movie, 1, start=row)[0].keyframe):
         return time.perf_counter() - t0
 
 

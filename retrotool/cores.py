@@ -44,6 +44,9 @@ class Quirks:
     options: tuple[tuple[str, str], ...] = ()  # core option answers pinned
     screen: tuple[tuple[str, tuple[int, int | None]], ...] = ()  # system -> stable-retro's observation size
     state_after_reload: bool = False  # stable-retro reloads the core before a state: no frames run first
+    core_name: str | None = None  # the name the core gives itself (retro_get_system_info), as keyframes record it
+    inexact_states: str | None = None  # why a replay from one of its savestates can differ (None: it cannot)
+    latched_buttons: tuple[tuple[str, tuple[str, ...]], ...] = ()  # system -> port 1 buttons latched outside states
 
     def obs_size(self, system: str | None) -> tuple[int | None, int | None]:
         """(width, height) of stable-retro's observation on `system`; None: the core's base size."""
@@ -62,6 +65,10 @@ def _quirk_table() -> dict[str, Quirks]:
             screen=tuple((str(s), (int(wh[0]), None if wh[1] is None else int(wh[1])))
                          for s, wh in entry.get("screen", {}).items()),
             state_after_reload=bool(entry.get("state_after_reload", False)),
+            core_name=entry.get("core_name"),
+            inexact_states=entry.get("inexact_states"),
+            latched_buttons=tuple((str(system), tuple(map(str, buttons)))
+                                  for system, buttons in entry.get("latched_buttons", {}).items()),
         )
         for name, entry in raw.items()
         if not name.startswith("_")
@@ -72,6 +79,15 @@ def quirks(core_file: Path) -> Quirks:
     """The quirks of a core file, by its base name (`genesis_plus_gx_libretro.so` -> genesis_plus_gx)."""
     name = core_file.name.removesuffix(_SUFFIX).removesuffix(".so")
     return _quirk_table().get(name, Quirks())
+
+
+def named(core_name: str) -> Quirks:
+    """The quirks of the core that names itself `core_name` (retro_get_system_info), or none.
+
+    Keyframes name their core so, and this is how they are judged before
+    any core is loaded.
+    """
+    return next((q for q in _quirk_table().values() if q.core_name == core_name), Quirks())
 
 
 def search_path() -> list[tuple[str, Path]]:

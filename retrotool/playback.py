@@ -120,11 +120,12 @@ def run(
 
 
 def parallel_ok(movie: bk2.Movie, path: Path) -> bool:
-    """Whether a movie can replay in segments: it needs keyframes (else it replays whole, with a note)."""
-    if keyframes.of(movie) is not None:
-        return True
-    log.warning("%s has no keyframes, so it replays on one core; `retrotool index %s` adds them", path, path)
-    return False
+    """Whether a movie can replay in segments: it needs keyframes its core replays exactly (else it replays whole)."""
+    index = keyframes.of(movie)
+    if index is None:
+        log.warning("%s has no keyframes, so it replays on one core; `retrotool index %s` adds them", path, path)
+        return False
+    return segments.exact_core(index)
 
 
 def _trace_sinks(segment: segments.Segment, content: session.Content, parts: Path, every_n: int) -> list[Sink]:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from retrotool import ahead, isolation, movie as bk2, session
+from retrotool import ahead, cores, isolation, movie as bk2, session, systems
 from retrotool.emulator import Emulator
 from retrotool.errors import CoreError, DesyncError, KeyframeError, MovieFormatError, RetroToolError
 from retrotool.movie import keyframes as kfs
@@ -59,9 +59,9 @@ def plan(movie: bk2.Movie, jobs: int, *, start: int = 0, end: int | None = None,
     there is one segment.
     """
     end = movie.frames if end is None else end
-    keyframes = kfs.of(movie)
-    frames = keyframes.frames if keyframes is not None else ()
-    cuts = [f + 2 for f in frames if start < f + 2 < end and (f + 1 - start) % align == 0]
+    usable = usable_keyframes(movie)
+    frames = np.array([f for _, f in usable], np.int64)
+    cuts = [int(f) + 2 for f in frames if start < f + 2 < end and (f + 1 - start) % align == 0]
     wanted = max(1, jobs * SEGMENTS_PER_JOB) if jobs > 1 else 1
     if wanted > 1 and cuts:
         targets = np.linspace(start, end, wanted + 1)[1:-1]
@@ -69,7 +69,12 @@ def plan(movie: bk2.Movie, jobs: int, *, start: int = 0, end: int | None = None,
     else:
         cuts = []
     bounds = [start, *cuts, end]
-    return [Segment(a, b, starting_keyframe(movie, a)) for a, b in zip(bounds, bounds[1:])]
+
+    def starting(row: int) -> int | None:  # the last usable keyframe whose row is at least two before `row`
+        i = int(np.searchsorted(frames, row - 1, side="left")) - 1
+        return usable[i][0] if i >= 0 else None
+
+    return [Segment(a, b, starting(a)) for a, b in zip(bounds, bounds[1:])]
 
 
 def plan_ahead(movie: bk2.Movie, jobs: int, *, start: int = 0, end: int | None = None, align: int = 1) -> list[Segment]:
@@ -85,10 +90,37 @@ def plan_ahead(movie: bk2.Movie, jobs: int, *, start: int = 0, end: int | None =
     return [Segment(a, b, None, a - 2 if a > start else None) for a, b in zip(bounds, bounds[1:])]
 
 
-def starting_keyframe(movie: bk2.Movie, row: int) -> int | None:
-    """The keyframe a replay of `row` starts from: the last one before it, or None (the movie's start)."""
+def exact_core(keyframes: kfs.Keyframes) -> bool:
+    """Whether the keyframes' core replays exactly from its savestates (else a warning says why not).
+
+    The self-test (tests/conformance/test_savestate_exactness.py) measures
+    it per core; a core found keeping state outside its savestates is
+    named in libretro_cores/cores/quirks.json, and its movies replay from
+    their start.
+    """
+    why = cores.named(keyframes.core).inexact_states
+    if why is None:
+        return True
+    log.warning("%s %s: the movie's keyframes are not used, it replays from its start", keyframes.core, why)
+    return False
+
+
+def usable_keyframes(movie: bk2.Movie) -> list[tuple[int, int]]:
+    """(index, frame) of the keyframes a replay can start from exactly, in order (a warning names those left out)."""
     keyframes = kfs.of(movie)
-    return keyframes.for_row(row) if keyframes is not None else None
+    if keyframes is None or not exact_core(keyframes):
+        return []
+    latched = dict(cores.named(keyframes.core).latched_buttons).get(movie.system, ())
+    columns = [systems.get(movie.system).index(b) for b in latched]
+    held = np.zeros(movie.frames, bool)
+    if columns:
+        held |= np.any(movie.buttons[:, 0, columns] != 0, axis=1)
+    usable = [(k, f) for k, f in enumerate(keyframes.frames) if not (f < movie.frames and held[f])]
+    if len(usable) < len(keyframes):
+        log.warning("%d of the movie's %d keyframes are not used: %s keeps whether %s was held outside its savestates, "
+                    "so a replay cannot start after a row holding it", len(keyframes) - len(usable), len(keyframes),
+                    keyframes.core, " or ".join(latched))
+    return usable
 
 
 def open_at(content: session.Content, movie: bk2.Movie, row: int, keyframe: int | None,

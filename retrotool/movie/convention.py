@@ -86,8 +86,22 @@ def convert(movie: Movie, to: Convention) -> Movie:
 
 
 def shift_checkpoints(meta: dict[str, Any], shift: int) -> dict[str, Any]:
-    """`meta` with its checkpoints moved `shift` frames (any before frame 0 dropped)."""
-    if not shift or not meta.get("checkpoints"):
+    """`meta` with its checkpoints and keyframes moved `shift` frames (any checkpoint before frame 0 dropped).
+
+    A keyframe is the state after its frame, so it moves with it; keyframes
+    are delta-coded in a chain, so if one would fall before frame 0 the
+    index goes (the movie replays, only not from them).
+    """
+    if not shift:
         return meta
-    moved = [{**c, "frame": c["frame"] + shift} for c in meta["checkpoints"] if c["frame"] + shift >= 0]
-    return {**meta, "checkpoints": moved}
+    out = dict(meta)
+    if meta.get("checkpoints"):
+        out["checkpoints"] = [{**c, "frame": c["frame"] + shift} for c in meta["checkpoints"] if c["frame"] + shift >= 0]
+    index = meta.get("keyframes")
+    if isinstance(index, dict) and isinstance(index.get("frames"), list):
+        frames = [f + shift for f in index["frames"] if isinstance(f, int)]
+        if frames and min(frames) < 0:
+            del out["keyframes"]
+        else:
+            out["keyframes"] = {**index, "frames": frames}
+    return out

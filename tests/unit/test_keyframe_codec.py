@@ -94,3 +94,24 @@ def test_the_index_travels_in_the_movie_and_is_checked(tmp_path: Path) -> None:
     meta["keyframes"]["frames"] = [599, 1199]
     with pytest.raises(MovieFormatError, match="do not match their index"):
         keyframes.of(movie.replace(meta=meta, extras=((keyframes.ENTRY, kf.blob[:-1]),)))
+
+
+def test_keyframes_move_with_their_frames_between_conventions(tmp_path: Path) -> None:
+    """A power-on movie in BizHawk's rows has stable-retro's two make() frames in front: keyframes (states
+    after their frame) move by two, as checkpoints do, or a replay from them starts two frames off."""
+    system = systems.get("Test")
+    movie = keyframes.with_keyframes(
+        bk2.Movie(system="Test", buttons=np.zeros((1300, 1, len(system.buttons)), np.uint8), header=(("GameName", "g"),)),
+        _written(_states(2)))
+    path = tmp_path / "m.bk2"
+    bk2.write(movie, path, dialect="bizhawk")
+    back = bk2.read(path)
+    assert back.convention == "bizhawk"
+    index = keyframes.of(back)
+    assert index is not None and index.frames == (601, 1201) and index.state(1) == _states(2)[1]
+    converted = keyframes.of(bk2.convert(movie, "bizhawk"))
+    assert converted is not None and converted.frames == (601, 1201)
+    again = keyframes.of(bk2.convert(back, "stable-retro"))
+    assert again is not None and again.frames == (599, 1199)
+    early = keyframes.with_keyframes(back, _written(_states(2), every=1))  # after BizHawk's frames 0 and 1
+    assert keyframes.of(bk2.convert(early, "stable-retro")) is None
