@@ -187,9 +187,9 @@ def _console(movie: bk2.Movie, names: Sequence[str]) -> np.ndarray:
 
 def _reset_row_released(movie: bk2.Movie, row: int, path: Path) -> None:
     """Refuse a cut whose first row holds a button: stable-retro would run it released (its reset frame)."""
-    held = movie.buttons.reshape(movie.frames, -1).any(axis=1)
+    held = np.any(movie.buttons.reshape(movie.frames, -1), axis=1)
     if movie.console.size:
-        held |= movie.console.any(axis=1)
+        held = held | np.any(movie.console, axis=1)
     if not held[row]:
         return
     free = np.flatnonzero(~held)
