@@ -20,6 +20,7 @@ released as it ran.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -28,7 +29,8 @@ from pathlib import Path
 import numpy as np
 
 from retrotool import movie as bk2, outputs, playback, segments, session
-from retrotool.errors import DesyncError, RetroToolError
+from retrotool.emulator import Emulator
+from retrotool.errors import DesyncError, KeyframeError, MovieFormatError, RetroToolError
 from retrotool.integration import statefiles
 from retrotool.movie import Checkpoint, convention, keyframes
 from retrotool.record.builder import DEFAULT_CHECKPOINT_EVERY, MovieBuilder
@@ -36,6 +38,8 @@ from retrotool.replay import ArraySource, replay
 from retrotool.sinks.checkpoints import RAM_ENTRY, ram_diff, ram_hash, screen_hash, unpack_rams
 from retrotool.sinks.contract import FrameBatch, Needs, ReplayInfo, Sink
 from retrotool.sinks.verify import VerifySink
+
+log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int], None]
 
@@ -67,6 +71,12 @@ class _Options:
     progress: Progress | None
 
 
+def _options(out: Path, force: bool, core: str | Path | None, rom: Path | None, progress: Progress | None) -> _Options:
+    """The options of an edit, an existing OUT refused (without --force) before anything is replayed."""
+    outputs.check_target(out, force)
+    return _Options(Path(out), force, core, rom, progress)
+
+
 def trim(
     path: Path, out: Path, *, start: int = 0, end: int | None = None, force: bool = False,
     core: str | Path | None = None, rom: Path | None = None, progress: Progress | None = None,
@@ -78,7 +88,7 @@ def trim(
     start + k, checked against the old checkpoints that fall in the rows kept.
     """
     t0 = time.perf_counter()
-    opts = _Options(out, force, core, rom, progress)
+    opts = _options(out, force, core, rom, progress)
     movie, content = _source(path, rom)
     end = movie.frames if end is None else end
     if not 0 <= start < end <= movie.frames:
@@ -108,7 +118,7 @@ def concat(
 ) -> Edited:
     """`first`'s rows, then `second`'s: refused unless `second` starts from the state `first` ends in."""
     t0 = time.perf_counter()
-    opts = _Options(out, force, core, rom, progress)
+    opts = _options(out, force, core, rom, progress)
     a, content = _source(first, rom)
     b = bk2.read(second)
     _same_game(a, b, first, second)
@@ -142,7 +152,7 @@ def set_state(
     what it now plays (and `force` also overwrites OUT).
     """
     t0 = time.perf_counter()
-    opts = _Options(out, force, core, rom, progress)
+    opts = _options(out, force, core, rom, progress)
     movie, content = _source(path, rom)
     state = statefiles.read(Path(state_file)).data
     if movie.convention == "bizhawk":
@@ -202,15 +212,31 @@ def _reset_row_released(movie: bk2.Movie, row: int, path: Path) -> None:
 
 def _state_at(movie: bk2.Movie, content: session.Content, row: int, core: str | Path | None) -> tuple[bk2.Movie, str]:
     """The movie starting from the state before `row` (found from its nearest keyframe), in stable-retro's convention."""
-    kf = keyframes.of(movie)
-    before = int(np.searchsorted(np.asarray(kf.frames), row, side="left")) - 1 if kf is not None else -1
-    k = before if before >= 0 else None  # the last keyframe of a frame before `row`: only its state is needed
-    with segments.open_at(content, movie, row, k, core) as emulator:
+    emulator, whence = _open_before(movie, content, row, core)
+    with emulator:
         state = emulator.get_state()
-    whence = (f"the state before row {row} (from the movie's start, {row} rows replayed)" if k is None or kf is None
-              else f"the state before row {row} (from keyframe {k} at frame {kf.frames[k]}, "
-                   f"{row - kf.frames[k] - 1} rows replayed)")
     return movie.replace(state=state, state_format="libretro", convention="stable-retro"), whence
+
+
+def _open_before(movie: bk2.Movie, content: session.Content, row: int, core: str | Path | None) -> tuple[Emulator, str]:
+    """An emulator that has just run row - 1 of the movie (the caller closes it), and how it got there in words.
+
+    From the last keyframe of a frame before `row` (only the core's state is
+    wanted, not a picture); keyframes this core cannot use (another core
+    version) or that are damaged are passed over with a warning for a replay
+    from the movie's start: a slower way to the same state.
+    """
+    kf = keyframes.of(movie)
+    k = int(np.searchsorted(np.asarray(kf.frames), row, side="left")) - 1 if kf is not None else -1
+    if kf is not None and k >= 0:
+        try:
+            emulator = segments.open_at(content, movie, row, k, core)
+            return emulator, (f"the state before row {row} (from keyframe {k} at frame {kf.frames[k]}, "
+                              f"{row - kf.frames[k] - 1} rows replayed)")
+        except (KeyframeError, MovieFormatError) as e:
+            log.warning("%s; replaying from the movie's start instead", e)
+    emulator = segments.open_at(content, movie, row, None, core)
+    return emulator, f"the state before row {row} (from the movie's start, {row} rows replayed)"
 
 
 def _carried(movie: bk2.Movie, first: int, end: int, shift: int) -> tuple[list[Checkpoint], list[bytes]]:
@@ -239,7 +265,7 @@ def _check_join(a: bk2.Movie, b: bk2.Movie, content: session.Content, core: str 
                 second: Path) -> None:
     """Refuse `b` unless it starts where `a` ends: the same state, or the same next frame from a fresh core.
 
-    `a` is replayed (from its last keyframe) to its end; `b`'s state is loaded
+    `a` is replayed (from its last keyframe) to its end and goes on; `b`'s state is loaded
     in a fresh core as a replay of `b` loads it. Equal states join; otherwise
     the frame each runs next (`b`'s row 0, as `b` plays it) must give the same
     RAM and screen.
@@ -247,22 +273,27 @@ def _check_join(a: bk2.Movie, b: bk2.Movie, content: session.Content, core: str 
     row = b.buttons[:1].copy()
     if b.convention == "stable-retro":
         row[:] = 0
-    with segments.open_at(content, a, a.frames, segments.starting_keyframe(a, a.frames), core) as emulator:
+    emulator, _ = _open_before(a, content, a.frames, core)
+    with emulator:
         if emulator.get_state() == b.state:
             return
         assert emulator.system is not None, "open_session gives an emulator with its system"
         emulator.run(emulator.system.masks(row))
         ram_a, screen_a = emulator.obs_ram().tobytes(), emulator.obs_screen()
-    fresh = dataclasses.replace(content, state=b.state, convention=b.convention)
-    with session.open_session(fresh, core, players=b.players) as emulator:
-        assert emulator.system is not None, "open_session gives an emulator with its system"
-        emulator.run(emulator.system.masks(row))
-        ram_b, screen_b = emulator.obs_ram().tobytes(), emulator.obs_screen()
+    ram_b, screen_b = _next_frame(dataclasses.replace(content, state=b.state, convention=b.convention), row, core)
     differ = ([] if ram_a == ram_b else [f"RAM ({ram_diff(ram_a, ram_b)})"]) + (
         [] if screen_hash(screen_a) == screen_hash(screen_b) else ["screen"])
     if differ:
         raise EditError(f"{second} does not start where {first} ends: the frame after {first}'s last row (frame "
                         f"{a.frames} of the joined movie, {second}'s frame 0) differs in {' and '.join(differ)}")
+
+
+def _next_frame(start: session.Content, row: np.ndarray, core: str | Path | None) -> tuple[bytes, np.ndarray]:
+    """RAM and screen after `row` ran from `start`'s state, loaded in a fresh core."""
+    with session.open_session(start, core, players=row.shape[1]) as emulator:
+        assert emulator.system is not None, "open_session gives an emulator with its system"
+        emulator.run(emulator.system.masks(row))
+        return emulator.obs_ram().tobytes(), emulator.obs_screen()
 
 
 class _Tally:
@@ -322,7 +353,6 @@ def _build(movie: bk2.Movie, content: session.Content, checks: Sequence[Sink], o
 def _finish(movie: bk2.Movie, content: session.Content, checks: list[Sink], stored: int, whence: str,
             opts: _Options, t0: float) -> Edited:
     """Build the planned movie (its carried checkpoints must all hold), write it verified, and say what it is."""
-    outputs.check_target(opts.out, opts.force)  # refuse before any replay
     try:
         built = _build(movie, content, checks, opts)
     except DesyncError as e:

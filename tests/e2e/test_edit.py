@@ -137,7 +137,21 @@ def test_no_overwrite_without_force_and_a_bad_path_is_one_line(cli, recorded: Pa
     assert "already exists" in said and "--force" in said and out.read_bytes() == b"mine"
     _ok(cli("edit", "truncate", str(recorded), "--at", "300", "-o", str(out), "--force"))
     assert bk2.read(out).frames == 300
-    said = _refused(cli("edit", "trim", str(recorded.parent / "nope.bk2"), "--end", "10", "-o", str(out)))
+    said = _refused(cli("edit", "trim", str(recorded.parent / "nope.bk2"), "--end", "10", "-o", str(out.with_name("n.bk2"))))
     assert "nope.bk2" in said
     said = _refused(cli("edit", "trim", str(recorded), "--start", "20", "--end", "10", "-o", "x.bk2"))
     assert "rows 0 to 2999" in said
+
+
+def test_keyframes_of_another_core_version_are_passed_over_for_a_replay_from_the_start(cli, recorded: Path) -> None:
+    movie = bk2.read(recorded)
+    meta = movie.meta_json()
+    meta["keyframes"]["core_version"] = "0.9"
+    other = recorded.parent / "other.bk2"
+    bk2.write(movie.replace(meta=meta), other)
+    proc = cli("edit", "trim", str(other), "--start", "1450", "--end", "1700", "-o", str(recorded.parent / "cut.bk2"))
+    said = _ok(proc)
+    warned = " ".join(proc.stderr.split())
+    assert "keyframes were made by" in warned and "replaying from the movie's start instead" in warned
+    assert "from the movie's start, 1450 rows replayed" in said
+    assert _seen(cli, recorded.parent / "cut.bk2") == _seen(cli, recorded)[1450:1700]
