@@ -17,7 +17,7 @@ from retrotool import interrupts
 
 # each module registers its commands, in the order `retrotool --help` lists them
 # isort: off
-from retrotool.cli import replays, recording, data, catalog, states, ram, integrate  # noqa: F401
+from retrotool.cli import replays, recording, data, catalog, states, ram, integrate, edit  # noqa: F401
 # isort: on
 from retrotool.cli.common import app, err
 from retrotool.errors import RetroToolError
