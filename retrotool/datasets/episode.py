@@ -1,7 +1,7 @@
 """One movie → one episode file: replayed whole here, or in segments on many processes and joined.
 
 A whole episode is an ordinary replay (the one loop) with a `DatasetSink`
-attached, run from the movie's start up to the episode's last row.
+attached, run from the movie's start up to --end (or its last row).
 
 `dump-dataset --jobs N` cuts a movie with keyframes at them (`segments.plan`,
 aligned so that every cut falls where a step ends) and replays the segments
@@ -58,8 +58,9 @@ def dump_episode(job: Job, progress: Callable[[int, int], None] | None = None) -
     content = session.movie_content(movie, job.movie, job.rom)
     rows = job.options.check(movie.frames)
     sink = DatasetSink(job.target, job.options, content.evaluator(job.scenario), _writers(job, rows.size))
-    _, done = playback.replay_movie(job.movie, [sink], movie=movie, content=content, core=job.core,
-                                    rows=int(rows[-1]) + 1, progress=progress)
+    end = job.options.end or movie.frames  # (rows after the last step's, up to end, are run but not written)
+    _, done = playback.replay_movie(job.movie, [sink], movie=movie, content=content, core=job.core, rows=end,
+                                    progress=progress)
     summary = done.results[0]
     assert isinstance(summary, dict), "DatasetSink returns its episode's summary"
     return _record(job, movie, content.name, done.info, sink.evaluator, summary)
