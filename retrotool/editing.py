@@ -33,9 +33,10 @@ from retrotool.emulator import Emulator
 from retrotool.errors import DesyncError, KeyframeError, MovieFormatError, RetroToolError
 from retrotool.integration import statefiles
 from retrotool.movie import Checkpoint, convention, keyframes
+from retrotool.movie.model import RAM_ENTRY
 from retrotool.record.builder import DEFAULT_CHECKPOINT_EVERY, MovieBuilder
 from retrotool.replay import ArraySource, replay
-from retrotool.sinks.checkpoints import RAM_ENTRY, ram_diff, ram_hash, screen_hash, unpack_rams
+from retrotool.sinks.checkpoints import ram_diff, ram_hash, screen_hash, unpack_rams
 from retrotool.sinks.contract import FrameBatch, Needs, ReplayInfo, Sink
 from retrotool.sinks.verify import VerifySink
 

@@ -52,16 +52,16 @@ class Segment:
 def plan(movie: bk2.Movie, jobs: int, *, start: int = 0, end: int | None = None, align: int = 1) -> list[Segment]:
     """Rows start .. end - 1 cut into segments at keyframes, about SEGMENTS_PER_JOB per job.
 
-    A cut falls two rows after a keyframe's row f (the row between is run
-    without output: a replay from a state shows no picture yet), and only
-    where (f + 1 - start) is a multiple of `align` (so a segment ends on a
-    trace's line or a dataset's step). Without keyframes (or jobs == 1)
-    there is one segment.
+    A cut falls at the first row c >= f + 2 after a keyframe's row f where
+    (c - 1 - start) is a multiple of `align` (so a segment ends on a trace's
+    line or a dataset's step); the rows from f + 1 to c - 1 run without
+    output (a replay from a state shows no picture in its first row).
+    Without keyframes (or jobs == 1) there is one segment.
     """
     end = movie.frames if end is None else end
     usable = usable_keyframes(movie)
     frames = np.array([f for _, f in usable], np.int64)
-    cuts = [int(f) + 2 for f in frames if start < f + 2 < end and (f + 1 - start) % align == 0]
+    cuts = [c for c in (int(f) + 2 + (start - int(f) - 1) % align for f in frames) if start < c < end]
     wanted = max(1, jobs * SEGMENTS_PER_JOB) if jobs > 1 else 1
     if wanted > 1 and cuts:
         targets = np.linspace(start, end, wanted + 1)[1:-1]

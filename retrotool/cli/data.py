@@ -15,7 +15,7 @@ from rich.table import Table
 from retrotool import isolation
 from retrotool.cli.common import CoreOpt, RomOpt, app, err, expand_movies, out, parse_crop, parse_size
 from retrotool.datasets import dump, minari as to_minari
-from retrotool.datasets.sink import Combine, DatasetOptions, ObsKind
+from retrotool.datasets.options import Combine, DatasetOptions, ObsKind
 from retrotool.errors import RetroToolError
 
 
@@ -33,7 +33,8 @@ def dump_dataset(
     start: Annotated[int, typer.Option(min=0, help="Row whose picture is the first observation (the reset frame).")] = 0,
     end: Annotated[Optional[int], typer.Option(min=1, help="Use rows before END. Default: all.")] = None,
     scenario: Annotated[Optional[Path], typer.Option(help="A scenario.json to use instead of the game's (rewards, done, allowed actions → discrete action index).")] = None,
-    workers: Annotated[int, typer.Option("--workers", "-j", min=1, help="Movies replayed at once, each in its own process.")] = 1,
+    workers: Annotated[int, typer.Option("--workers", "-j", min=1, help="Movies replayed at once, each whole in its own process.")] = 1,
+    jobs: Annotated[int, typer.Option("--jobs", min=1, help="Processes: N movies at once when there are N or more; otherwise each movie in segments cut at its keyframes (see `retrotool index`), N at once, joined into the same episode a single process makes. Segments need keyframes and --format npz or minari (hf and lerobot, or a movie without keyframes, replay whole on one core, with a warning).")] = 1,
     executor: Annotated[isolation.ExecutorKind, typer.Option(help="Where movies run: local processes or a Ray cluster.")] = isolation.ExecutorKind.LOCAL,
     address: Annotated[Optional[str], typer.Option(help="Ray cluster address (default: start or join a local one).")] = None,
     strict: Annotated[bool, typer.Option("--strict", help="Stop at the first movie that fails.")] = False,
@@ -44,13 +45,15 @@ def dump_dataset(
     """Turn movies into (observation, action, reward, terminated, truncated, info) episodes.
 
     Example: retrotool dump-dataset examples/testgame.bk2 -o testgame-v0 --format minari --resize 84x84 --grayscale
+
+    Example: retrotool dump-dataset long.bk2 -o long-v0 --jobs 2   (one movie with keyframes on 2 cores)
     """
     options = DatasetOptions(obs=obs, grayscale=grayscale, resize=parse_size(resize), crop=parse_crop(crop),
                              frame_skip=frame_skip, combine=combine, start=start, end=end)
     paths = expand_movies(movies)
-    with _dump_progress(len(paths), workers) as (overall, per_worker):
+    with _dump_progress(len(paths), max(workers, jobs)) as (overall, per_worker):
         result = dump.dump_dataset(
-            paths, output, fmt=format, options=options, workers=workers, executor=executor, address=address,
+            paths, output, fmt=format, options=options, workers=workers, jobs=jobs, executor=executor, address=address,
             strict=strict, force=force, core=core, rom=rom, scenario=scenario, progress=overall,
             worker_progress=per_worker,
         )

@@ -1,8 +1,13 @@
 """`dump-dataset`: movies → a dataset folder, one episode per movie, resumable.
 
 One episode is an ordinary replay (the one loop) with a `DatasetSink`
-attached, run from the movie's start up to the episode's last row. Many
-movies run `workers` at a time, each in a process of its own (cores keep
+attached, run from the movie's start up to the episode's last row
+(`datasets.episode`). `jobs` N is processes either way: with N movies or
+more, N movies at a time (as `workers` N); with fewer, movies one after
+another, each cut at its keyframes into segments replayed N at once and
+joined into the very episode a whole replay makes (a movie without
+keyframes, or in a format that writes pictures during the replay, replays
+whole). Many movies run `workers` at a time, each in a process of its own (cores keep
 global state, and a core that crashes then ends only its movie), or as Ray
 tasks (`executor="ray"`, one task per movie, each in a fresh worker process;
 every node must see the output folder). Only this process writes the
@@ -31,11 +36,11 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from retrotool import interrupts, isolation, movie as bk2, outputs, playback, session
+from retrotool import interrupts, isolation, movie as bk2, outputs
 from retrotool.datasets import folder as datasets, hf, lerobot, minari as to_minari
-from retrotool.datasets.sink import DatasetOptions, DatasetSink, WriterFactory, check_choice
+from retrotool.datasets.episode import Job, dump_episode, dump_in_segments, in_segments
+from retrotool.datasets.options import DatasetOptions, check_choice
 from retrotool.errors import DatasetExistsError, DiskFullError, RetroToolError
-from retrotool.movie import keyframes
 
 log = logging.getLogger(__name__)
 
@@ -52,20 +57,6 @@ class OutputFormat(StrEnum):
 WorkerProgress = Callable[[int, str, int, int], None]  # (worker slot, movie name, rows done, rows total)
 PROGRESS_EVERY = 0.2  # seconds between progress messages from a worker process
 _EPISODE = re.compile(r".+-[0-9a-f]{10}\.npz")  # <movie>-<sha1[:10]>.npz
-
-
-@dataclass(frozen=True, slots=True)
-class Job:
-    """One movie to dump: plain values, so it travels to a process or a Ray task."""
-
-    movie: Path
-    sha1: str
-    target: Path
-    options: DatasetOptions
-    core: str | None = None
-    rom: Path | None = None
-    scenario: Path | None = None
-    fmt: str = OutputFormat.NPZ
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,48 +85,6 @@ class DumpResult:
 
 def movie_sha1(path: Path) -> str:
     h = hashlib.sha1()
-    with open(path, "rb") as f:
-        while block := f.read(1 << 20):
-            h.update(block)
-    return h.hexdigest()
-
-
-def dump_episode(job: Job, progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
-    """Replay one movie into its episode file; returns its manifest entry."""
-    movie = bk2.read(job.movie)
-    content = session.movie_content(movie, job.movie, job.rom)
-    rows = job.options.check(movie.frames)
-    sink = DatasetSink(job.target, job.options, content.evaluator(job.scenario), _writers(job, rows.size))
-    last = int(rows[-1])
-    run, done = playback.replay_movie(job.movie, [sink], movie=movie, content=content, core=job.core, rows=last + 1,
-                                      progress=progress)
-    summary = done.results[0]
-    assert isinstance(summary, dict), "DatasetSink returns its episode's summary"
-    return {
-        "movie": str(job.movie), "movie_sha1": job.sha1, "file": job.target.name, "game": content.name,
-        "system": run.system, "core": done.info.core_name, "core_version": done.info.core_version,
-        "content_sha1": done.info.content_sha1, "infos": sorted(sink.evaluator.variables) if sink.evaluator else [],
-        "movie_sha256": _sha256(job.movie), "fps": done.info.av.fps,
-        "scenario": str(job.scenario) if job.scenario else "the game's scenario.json",
-        "keyframes": list(kf.frames) if (kf := keyframes.of(movie)) is not None else [],
-        "checkpoints": [c.frame for c in movie.checkpoints], **summary,
-    }
-
-
-def _writers(job: Job, observations: int) -> list[WriterFactory]:
-    """The picture writers of the output format: LeRobot's video, Hugging Face's PNGs."""
-    if job.options.obs == "ram":
-        return []
-    stem, out = job.target.stem, job.target.parent
-    if job.fmt == OutputFormat.LEROBOT:
-        return [lerobot.writer_factory(out, stem, job.options.frame_skip, observations)]
-    if job.fmt == OutputFormat.HF:
-        return [hf.writer_factory(out, stem)]
-    return []
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
     with open(path, "rb") as f:
         while block := f.read(1 << 20):
             h.update(block)
@@ -284,7 +233,7 @@ def _run_ray(jobs_: Sequence[Job], address: str | None) -> Iterator[Outcome]:
 
 def dump_dataset(
     movies: Sequence[Path], out: Path, *, fmt: str = OutputFormat.NPZ, options: DatasetOptions | None = None,
-    workers: int = 1, executor: str = isolation.ExecutorKind.LOCAL, address: str | None = None, strict: bool = False,
+    workers: int = 1, jobs: int = 1, executor: str = isolation.ExecutorKind.LOCAL, address: str | None = None, strict: bool = False,
     force: bool = False, core: str | None = None, rom: Path | None = None, scenario: Path | None = None,
     progress: Callable[[int, int], None] | None = None, worker_progress: WorkerProgress | None = None,
 ) -> DumpResult:
@@ -292,8 +241,7 @@ def dump_dataset(
     options = options or DatasetOptions()
     check_choice(OutputFormat, fmt, "--format")
     check_choice(isolation.ExecutorKind, executor, "--executor")
-    if workers < 1:
-        raise RetroToolError(f"--workers must be at least 1, not {workers}")
+    _check_parallelism(workers, jobs, executor)
     options.validate()
     if fmt == OutputFormat.HF:
         hf.check_installed()  # a missing package is said before any movie runs
@@ -303,7 +251,7 @@ def dump_dataset(
     todo, outcomes = _plan(movies, out, manifest, Job(Path(), "", Path(), options, core, rom, scenario, fmt))
     t0, steps = time.perf_counter(), 0
     try:
-        with contextlib.closing(_runner(todo, executor, address, workers, worker_progress)) as runner:
+        with contextlib.closing(_runner(todo, executor, address, (workers, jobs), worker_progress)) as runner:
             for done, outcome in enumerate(runner, 1):
                 outcome, steps = _collect(out, manifest, outcome, steps)
                 outcomes.append(outcome)
@@ -321,16 +269,47 @@ def dump_dataset(
     return DumpResult(out, str(fmt), tuple(outcomes), steps, time.perf_counter() - t0, minari, built)
 
 
+def _check_parallelism(workers: int, jobs: int, executor: str) -> None:
+    for option, value in (("--workers", workers), ("--jobs", jobs)):
+        if value < 1:
+            raise RetroToolError(f"{option} must be at least 1, not {value}")
+    if jobs > 1 and workers > 1:
+        raise RetroToolError(f"--workers {workers} and --jobs {jobs} both set how many processes run: give one of them "
+                             "(--jobs also cuts a movie into segments when there are fewer movies than processes)")
+    if jobs > 1 and executor == isolation.ExecutorKind.RAY:
+        raise RetroToolError("--jobs runs a movie's segments in local processes; with --executor ray, drop --jobs "
+                             "(Ray runs the movies side by side)")
+
+
 def _runner(
-    todo: Sequence[Job], executor: str, address: str | None, workers: int, progress: WorkerProgress | None,
+    todo: Sequence[Job], executor: str, address: str | None, parallel: tuple[int, int], progress: WorkerProgress | None,
 ) -> Generator[Outcome, None, None]:
     """The outcomes of the jobs as they end; closing it stops the jobs still running."""
+    workers, jobs = parallel
     if executor == isolation.ExecutorKind.RAY:
         yield from _run_ray(todo, address)
+    elif jobs > 1 and len(todo) < jobs:
+        yield from _run_in_segments(todo, jobs, progress)
+    elif jobs > 1:  # enough movies to keep every process busy: whole movies side by side
+        yield from _run_local(todo, jobs, progress)
     elif len(todo) == 1 and workers == 1:  # nothing to isolate from: run here, without a process's start-up
         yield _run_here(todo[0], progress)
     else:
         yield from _run_local(todo, workers, progress)
+
+
+def _run_in_segments(todo: Sequence[Job], jobs: int, progress: WorkerProgress | None) -> Iterator[Outcome]:
+    """Movie after movie, each in segments on `jobs` processes; one that cannot be cut replays whole, isolated."""
+    for job in todo:
+        try:
+            cut = in_segments(job, bk2.read(job.movie))
+        except RetroToolError as e:
+            yield Outcome(job.movie, None, str(e))
+            continue
+        if cut:
+            yield _run_here(job, progress, jobs)
+        else:
+            yield from _run_local([job], 1, progress)
 
 
 def _collect(out: Path, manifest: dict[str, Any], outcome: Outcome, steps: int) -> tuple[Outcome, int]:
@@ -377,14 +356,15 @@ def _plan(movies: Sequence[Path], out: Path, manifest: dict[str, Any], template:
     return todo, outcomes
 
 
-def _run_here(job: Job, progress: WorkerProgress | None) -> Outcome:
-    """One movie in this process; its failure becomes its outcome."""
+def _run_here(job: Job, progress: WorkerProgress | None, jobs: int = 1) -> Outcome:
+    """One movie from this process (whole, or in segments on `jobs` processes); its failure becomes its outcome."""
 
     def report(done: int, total: int) -> None:
         if progress is not None:
             progress(0, job.movie.name, done, total)
 
     try:
-        return Outcome(job.movie, dump_episode(job, report), None)
+        record = dump_in_segments(job, jobs, report) if jobs > 1 else dump_episode(job, report)
+        return Outcome(job.movie, record, None)
     except RetroToolError as e:
         return Outcome(job.movie, None, str(e), disk_full=isinstance(e, DiskFullError))

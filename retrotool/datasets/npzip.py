@@ -8,6 +8,12 @@ of its own, so any number of columns fill at once. `assemble` then writes
 the `.npz` (a plain zip, ZIP64 so entries may pass 4 GiB) by copying the
 already-compressed parts, and `numpy.load` reads it as usual.
 
+A column made with `piece=True` is one stretch of an array (a segment of a
+movie replayed in a process of its own): no header, and its stream ends
+with a sync flush (byte-aligned, not final), so `join` makes the column of
+the whole array from a header and the pieces, in order, by copying their
+bytes and combining their CRCs, without inflating anything.
+
 A column made with `background=True` deflates in a thread of its own
 (ISA-L and zlib release the GIL), so the emulator and the compressor use
 two cores; at most `BACKLOG` copies of written rows wait for it.
@@ -64,9 +70,9 @@ class Column:
 
     def __init__(
         self, path: Path, name: str, dtype: np.dtype, rows: int, row_shape: tuple[int, ...], *,
-        background: bool = False,
+        background: bool = False, piece: bool = False,
     ) -> None:
-        self.name, self.path, self.dtype = name, path, np.dtype(dtype)
+        self.name, self.path, self.dtype, self.piece = name, path, np.dtype(dtype), piece
         self.rows, self.row_shape = rows, tuple(row_shape)
         self.written = 0
         self._crc = 0
@@ -80,11 +86,8 @@ class Column:
             self._queue = queue.Queue(maxsize=BACKLOG)
             self._thread = threading.Thread(target=self._drain, args=(self._queue,), name=f"npzip-{name}", daemon=True)
             self._thread.start()
-        header = io.BytesIO()
-        spec = {"descr": np.lib.format.dtype_to_descr(self.dtype), "fortran_order": False,
-                "shape": (rows, *self.row_shape)}
-        np.lib.format.write_array_header_1_0(header, spec)
-        self._send(header.getvalue())
+        if not piece:
+            self._send(npy_header(self.dtype, rows, self.row_shape))
 
     def write(self, rows: np.ndarray) -> None:
         """Append rows (shape [k, *row_shape]); more rows than declared is a bug upstream.
@@ -152,7 +155,7 @@ class Column:
         self._raise_failure()
         if self.written != self.rows:
             raise RetroToolError(f"column {self.name}: {self.written} of {self.rows} rows written; a retrotool bug")
-        self._put(self._deflate.flush())
+        self._put(self._deflate.flush(_deflate.Z_SYNC_FLUSH if self.piece else _deflate.Z_FINISH))
         assert self._file is not None
         self._file.close()
         self._file = None
@@ -168,6 +171,46 @@ class Column:
             self._file = None
         with contextlib.suppress(OSError):
             self.path.unlink(missing_ok=True)
+
+
+def npy_header(dtype: np.dtype, rows: int, row_shape: tuple[int, ...]) -> bytes:
+    """The `.npy` header of an array of `rows` rows of `row_shape`."""
+    header = io.BytesIO()
+    spec = {"descr": np.lib.format.dtype_to_descr(dtype), "fortran_order": False, "shape": (rows, *row_shape)}
+    np.lib.format.write_array_header_1_0(header, spec)
+    return header.getvalue()
+
+
+_FINAL_BLOCK = b"\x03\x00"  # an empty, final, fixed-Huffman deflate block: ends a stream of sync-flushed pieces
+
+
+def join(pieces: Sequence[Part], name: str, dtype: np.dtype, row_shape: tuple[int, ...], rows: int, path: Path) -> Part:
+    """The column `name` (rows x row_shape of dtype) at `path`, from its pieces (`piece=True` columns) in order."""
+    head = Column(path.with_name(path.name + ".head"), name, dtype, 0, (), piece=True)
+    head._send(npy_header(np.dtype(dtype), rows, row_shape))
+    first = head.finish()
+    crc, size = first.crc, first.size
+    with open(path, "xb") as out:
+        for part in (first, *pieces):
+            with open(part.path, "rb") as f:
+                shutil.copyfileobj(f, out, 1 << 20)
+        out.write(_FINAL_BLOCK)
+    first.path.unlink()
+    combine = getattr(_deflate, "crc32_combine", None)  # ISA-L has it; the standard zlib module does not
+    for part in pieces:
+        crc = combine(crc, part.crc, part.size) if combine is not None else 0
+        size += part.size
+    return Part(f"{name}.npy", path, (crc if combine is not None else _crc_of(path)) & _MAX32, path.stat().st_size,
+                size)
+
+
+def _crc_of(path: Path) -> int:
+    """The CRC-32 of what a raw deflate file inflates to (streamed)."""
+    inflate, crc = _deflate.decompressobj(-15), 0
+    with open(path, "rb") as f:
+        while block := f.read(1 << 16):  # deflate inflates at most ~1000x: memory stays bounded
+            crc = _deflate.crc32(inflate.decompress(block), crc)
+    return crc
 
 
 def assemble(parts: Sequence[Part], out: IO[bytes]) -> None:

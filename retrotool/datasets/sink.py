@@ -32,13 +32,19 @@ buttons in the system's canonical order (a MultiBinary action).
 Every array streams into its own deflated part (`npzip.Column`) in a work
 folder beside the target; `close` assembles the `.npz` and moves it into
 place, or removes everything after an error.
+
+A sink given a `Stretch` writes only the part of the episode that one
+segment of the movie replays (`dump-dataset --jobs N`): the observations at
+its rows, the steps that end in them, each array as a piece that the
+parent joins to the others in row order (`datasets.episode`). Segments are
+cut where a step ends, so no step straddles two; the first one holds the
+reset row.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
-from enum import StrEnum
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -47,8 +53,8 @@ import numpy as np
 from retrotool import interrupts, outputs
 from retrotool.datasets.actions import DiscreteActions
 from retrotool.datasets.npzip import Column, Part, assemble
+from retrotool.datasets.options import Combine, DatasetOptions, ObsKind, Pictures
 from retrotool.errors import RetroToolError
-from retrotool.pictures import fit, grayscale
 from retrotool.sinks.contract import FrameBatch, Needs, ReplayInfo
 from retrotool.variables import Evaluator
 
@@ -56,102 +62,25 @@ FLUSH_ROWS = 4096  # small per-step values are written about this many (of all c
 MISSING = -1  # an info variable the address space cannot read
 
 
-class ObsKind(StrEnum):
-    """What an observation is: the picture, the system RAM, or both (a dict)."""
+@dataclass(frozen=True, slots=True)
+class Stretch:
+    """Rows first .. end - 1 of a movie of `frames` rows: what a sink of one segment writes, as pieces in `folder`."""
 
-    RGB = "rgb"
-    RAM = "ram"
-    BOTH = "both"
-
-
-class Combine(StrEnum):
-    """How the K rows of a frame-skip step become one action.
-
-    any: a button is pressed if held in any of the K rows (no press is lost);
-    first: the buttons of the step's first row (what was pressed right after
-    the observation); last: those of its last row.
-    """
-
-    ANY = "any"
-    FIRST = "first"
-    LAST = "last"
+    first: int
+    end: int
+    frames: int
+    folder: Path
 
 
 @dataclass(frozen=True, slots=True)
-class DatasetOptions:
-    """How movies become episodes (plain values: they travel to worker processes)."""
+class Pieces:
+    """What a sink of a `Stretch` wrote: its columns' pieces (in the order of the episode's), and its facts."""
 
-    obs: ObsKind = ObsKind.RGB
-    grayscale: bool = False
-    resize: tuple[int, int] | None = None  # (w, h)
-    crop: tuple[int, int, int, int] | None = None  # (x, y, w, h) of the native picture
-    frame_skip: int = 1
-    combine: Combine = Combine.ANY
-    start: int = 0
-    end: int | None = None  # rows before `end`; None: to the movie's end
-
-    def check(self, frames: int) -> np.ndarray:
-        """Validate against a movie of `frames` rows; returns the observation rows."""
-        self.validate()
-        end = frames if self.end is None else self.end
-        steps = (end - 1 - self.start) // self.frame_skip
-        if not 0 <= self.start < end <= frames or steps < 1:
-            raise RetroToolError(
-                f"--start {self.start} --end {end} --frame-skip {self.frame_skip} leaves no step in a movie of "
-                f"{frames} rows: an episode needs start < start + K < end <= {frames}"
-            )
-        return self.start + self.frame_skip * np.arange(steps + 1, dtype=np.int64)
-
-    def validate(self) -> None:
-        """The checks that need no movie."""
-        check_choice(ObsKind, self.obs, "--obs")
-        check_choice(Combine, self.combine, "--combine")
-        if self.frame_skip < 1:
-            raise RetroToolError(f"--frame-skip must be at least 1, not {self.frame_skip}")
-        if self.resize is not None and min(self.resize) < 1:
-            raise RetroToolError(f"--resize {self.resize[0]}x{self.resize[1]}: both sides must be at least 1")
-        if self.crop is not None and (min(self.crop[:2]) < 0 or min(self.crop[2:]) < 1):
-            raise RetroToolError(f"--crop {','.join(map(str, self.crop))}: x and y must be >= 0, w and h >= 1")
-
-    def as_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        return {k: (str(v) if isinstance(v, StrEnum) else list(v) if isinstance(v, tuple) else v) for k, v in d.items()}
-
-
-def check_choice(kind: type[StrEnum], value: object, option: str) -> None:
-    """An unknown value of a closed set is an error that lists the valid ones."""
-    if value not in {m.value for m in kind}:
-        valid = ", ".join(m.value for m in kind)
-        raise RetroToolError(f"{option} {value!r} is not one of: {valid}")
-
-
-class Pictures:
-    """The picture pipeline: fit to the native size, crop, resize, grayscale."""
-
-    def __init__(self, options: DatasetOptions, native: tuple[int, int]) -> None:
-        self.options, self.native = options, native
-        height, width = native
-        crop = options.crop or (0, 0, width, height)
-        if crop[0] + crop[2] > width or crop[1] + crop[3] > height:
-            raise RetroToolError(
-                f"--crop {','.join(map(str, crop))} does not fit the {width}x{height} picture "
-                "(x + w and y + h must stay inside it)"
-            )
-        self.crop = crop
-        w, h = options.resize or crop[2:]
-        self._rows = np.arange(h) * crop[3] // h
-        self._cols = np.arange(w) * crop[2] // w
-        self.shape = (h, w, 1 if options.grayscale else 3)
-
-    def __call__(self, frames: np.ndarray) -> np.ndarray:
-        """The observations of frames uint8 [n, h, w, 3]; a view when nothing changes them."""
-        if frames.shape[1:3] != self.native:
-            frames = fit(frames, *self.native)
-        x, y, w, h = self.crop
-        frames = frames[:, y : y + h, x : x + w]
-        if self.options.resize is not None:
-            frames = frames[:, self._rows][:, :, self._cols]
-        return grayscale(frames) if self.options.grayscale else frames
+    info: ReplayInfo
+    summary: dict[str, Any]  # as an episode's, without what only the whole knows (observations, total_reward)
+    columns: list[tuple[Part, np.dtype, tuple[int, ...], int]] = field(default_factory=list)  # piece, dtype, shape, rows
+    rewards: np.ndarray = field(default_factory=lambda: np.empty(0))  # each step's
+    native: tuple[int, int] | None = None
 
 
 class PictureWriter(Protocol):
@@ -176,11 +105,14 @@ class DatasetSink:
     """
 
     def __init__(self, target: Path, options: DatasetOptions, evaluator: Evaluator | None = None,
-                 writers: Sequence[WriterFactory] = ()) -> None:
-        self.target, self.options, self.evaluator = target, options, evaluator
+                 writers: Sequence[WriterFactory] = (), stretch: Stretch | None = None) -> None:
+        self.target, self.options, self.evaluator, self.stretch = target, options, evaluator, stretch
         self._factories, self._writers = list(writers), list[PictureWriter]()
         self._info: ReplayInfo | None = None
-        self.obs_rows = np.empty(0, np.int64)
+        self.obs_rows = np.empty(0, np.int64)  # the episode's
+        self._span = (0, 0)  # the rows this sink takes: the steps' rows (and the reset row, when it holds it)
+        self._obs = np.empty(0, np.int64)  # the observation rows it writes
+        self._reset = True  # whether it holds the episode's reset row
         self.summary: dict[str, Any] = {}
         self._work: Path | None = None
         self._columns: dict[str, Column] = {}
@@ -190,32 +122,43 @@ class DatasetSink:
         self._discrete: DiscreteActions | None = None
         # rows of the step in progress: buttons, rewards, done flags
         self._held = (np.empty((0, 0), np.uint8), np.empty(0), np.empty(0, np.bool_))
-        self._return, self._steps, self._last_done = 0.0, 0, False
+        self._rewards: list[np.ndarray] = []  # each step's, batch by batch
+        self._steps, self._last_done = 0, False
+        self._pieces: Pieces | None = None  # a Stretch's result
 
     # -- the Sink protocol ---------------------------------------------------
     def needs(self, frames: int) -> Needs:
-        self.obs_rows = self.options.check(frames)
+        rows = self.obs_rows = self.options.check(self.stretch.frames if self.stretch is not None else frames)
+        first, last = int(rows[0]), int(rows[-1])
+        if self.stretch is not None:
+            first, last = self.stretch.first, min(last, self.stretch.end - 1)
+        self._span, self._reset = (first, last), first == int(rows[0])
+        self._obs = rows[(rows >= first) & (rows <= last)]
         variables = self.evaluator.variables if self.evaluator is not None else {}
         return Needs(video="obs" if self.options.obs != ObsKind.RAM else None, variables=variables, rams=self.options.obs != ObsKind.RGB)
 
     def open(self, info: ReplayInfo) -> None:
         self._info = info
-        self._work = outputs.temp_name(self.target)
-        n = int(self.obs_rows.size)
+        if self.evaluator is not None and info.values_before is not None:  # a segment's: deltas from the row before
+            self.evaluator.seed(info.values_before)
+        stretch = self.stretch
+        self._work = outputs.temp_name(self.target) if stretch is None else stretch.folder / f"{stretch.first:012d}"
+        n, steps = int(self._obs.size), int(self._obs.size) - self._reset
+        self._steps = (int(self._obs[0] - self.obs_rows[0]) // self.options.frame_skip) - (not self._reset)
         width = info.players * len(info.buttons)
         self._held = (np.empty((0, width), np.uint8), np.empty(0), np.empty(0, np.bool_))
-        self.summary = {"steps": n - 1, "buttons": list(info.buttons), "players": info.players}
+        self.summary = {"steps": int(self.obs_rows.size) - 1, "buttons": list(info.buttons), "players": info.players}
         scenario = self.evaluator.scenario if self.evaluator is not None else None
         if scenario is not None and scenario.actions is not None:
             self._discrete = DiscreteActions(scenario.actions, info.buttons, info.players, scenario.source)
             self.summary["discrete_actions"] = self._discrete.n
         try:
             self._work.mkdir()
-            self._add("actions", np.uint8, n - 1, (width,))
+            self._add("actions", np.uint8, steps, (width,))
             if self._discrete is not None:
-                self._add("discrete_actions", np.int64, n - 1, ())
+                self._add("discrete_actions", np.int64, steps, ())
             for name, dtype in (("rewards", np.float64), ("terminations", np.bool_), ("truncations", np.bool_)):
-                self._add(name, dtype, n - 1, ())
+                self._add(name, dtype, steps, ())
             if self.options.obs != ObsKind.RGB:
                 self._add(self._obs_name("ram"), np.uint8, n, (info.ram_size,))
             for var in self.evaluator.variables if self.evaluator is not None else ():
@@ -229,8 +172,11 @@ class DatasetSink:
         except OSError as e:
             raise self._disk_error(e) from None
 
-    def close(self, error: BaseException | None) -> dict[str, Any]:
-        """Assemble and move the episode into place (returning its summary), or remove every trace of it."""
+    def close(self, error: BaseException | None) -> dict[str, Any] | Pieces:
+        """Assemble and move the episode into place (returning its summary), or remove every trace of it.
+
+        A sink of a `Stretch` leaves its pieces in their folder and returns them.
+        """
         try:
             if error is None:
                 self._finish()
@@ -247,19 +193,19 @@ class DatasetSink:
                         column.abandon()
                     for writer in self._writers:
                         writer.abandon()
-                if self._work is not None:
+                if self._work is not None and (error is not None or self.stretch is None):
                     outputs.discard_tree(self._work)
                     self._work = None
-        return self.summary
+        return self._pieces or self.summary
 
     # -- per batch -------------------------------------------------------------
     def _consume(self, batch: FrameBatch) -> None:
-        first, last = int(self.obs_rows[0]), int(self.obs_rows[-1])
+        first, last = self._span
         if batch.last < first or batch.start > last:
             return
-        k = self.options.frame_skip  # observation rows are first + k*j: no search needed
-        j0, j1 = max(-((first - batch.start) // k), 0), (min(batch.last, last) - first) // k
-        here = first + k * np.arange(j0, j1 + 1, dtype=np.int64) - batch.start  # observed rows, in the batch
+        k, seen = self.options.frame_skip, int(self._obs[0])  # observation rows are seen + k*j: no search needed
+        j0, j1 = max(-((seen - batch.start) // k), 0), (min(batch.last, last) - seen) // k
+        here = seen + k * np.arange(j0, j1 + 1, dtype=np.int64) - batch.start  # observed rows, in the batch
         if self.options.obs != ObsKind.RAM and batch.video is not None and here.size:
             target = self._pictures_column(batch.video)
             pictures = self._pictures_of(batch.video[here[0] :: k][: here.size])
@@ -276,7 +222,7 @@ class DatasetSink:
             for name in self.evaluator.variables:
                 column = batch.values.get(name)
                 self._push(f"infos.{name}", column[here] if column is not None else np.full(here.size, MISSING))
-        skip = 1 if batch.start <= first else 0  # the reset row is no step's
+        skip = 1 if self._reset and batch.start <= first else 0  # the reset row is no step's
         buttons = batch.buttons[a + skip : b]
         self._rows(buttons.reshape(buttons.shape[0], self._held[0].shape[1]), rewards[skip:], dones[skip:])
 
@@ -302,8 +248,7 @@ class DatasetSink:
         self._push("rewards", reward)
         self._push("terminations", terminated)
         self._push("truncations", (number == self.summary["steps"]) & ~terminated)
-        for r in reward.tolist():
-            self._return += r
+        self._rewards.append(reward)
         self._steps += count
         self._last_done = bool(terminated[-1])
 
@@ -313,7 +258,8 @@ class DatasetSink:
 
     def _add(self, name: str, dtype: type | np.dtype, rows: int, shape: tuple[int, ...], background: bool = False) -> Column:
         assert self._work is not None, "open() comes first"
-        column = Column(self._work / f"{name}.part", name, np.dtype(dtype), rows, shape, background=background)
+        column = Column(self._work / f"{name}.part", name, np.dtype(dtype), rows, shape, background=background,
+                        piece=self.stretch is not None)
         self._columns[name] = column
         self._pending[name] = []
         return column
@@ -323,7 +269,7 @@ class DatasetSink:
         name = self._obs_name("rgb")
         if name not in self._columns:
             self._pictures = Pictures(self.options, (int(video.shape[1]), int(video.shape[2])))
-            self._add(name, np.uint8, int(self.obs_rows.size), self._pictures.shape, background=True)  # the bulk
+            self._add(name, np.uint8, int(self._obs.size), self._pictures.shape, background=True)  # the bulk
             assert self._info is not None, "open() comes first"
             self._writers = [make(self._info, self._pictures.shape) for make in self._factories]
         return self._columns[name]
@@ -348,18 +294,32 @@ class DatasetSink:
 
     def _finish(self) -> None:
         self._flush()
-        if self._work is None:
+        if self._work is None or self._info is None:
             raise RetroToolError(f"no replay reached {self.target}")
         parts: list[Part] = [c.finish() for c in self._columns.values()]
         for writer in self._writers:
             writer.finish()
+        native = self._pictures.native if self._pictures else None
+        rewards = np.concatenate(self._rewards) if self._rewards else np.empty(0)
+        if self.stretch is not None:
+            columns = [(p, c.dtype, c.row_shape, c.rows) for p, c in zip(parts, self._columns.values())]
+            self._pieces = Pieces(self._info, {**self.summary, "terminated": self._last_done}, columns, rewards, native)
+            return
         assembled = self._work / "episode.npz"
         with open(assembled, "xb") as f:
             assemble(parts, f)
         outputs.commit(assembled, self.target)
         obs = {n: [c.rows, *c.row_shape] for n, c in self._columns.items() if n.startswith("observations")}
-        self.summary.update(observations=obs, native=list(self._pictures.native) if self._pictures else None,
-                            total_reward=self._return, terminated=self._last_done)
+        self.summary.update(observations=obs, native=list(native) if native else None, total_reward=total(rewards),
+                            terminated=self._last_done)
 
     def _disk_error(self, e: OSError) -> RetroToolError:
         return outputs.write_error(self.target, e)
+
+
+def total(rewards: np.ndarray) -> float:
+    """The sum of the steps' rewards, added in order one at a time (so any cut of the steps gives the same float)."""
+    result = 0.0
+    for r in rewards.tolist():
+        result += r
+    return result

@@ -36,7 +36,7 @@ LAYERS: dict[str, int] = {
     # the verbs themselves
     "retrotool.record.scripted": 8, "retrotool.record.live": 8, "retrotool.record.recover": 8,
     "retrotool.record.agent": 8, "retrotool.video.render": 8, "retrotool.datasets.dump": 8, "retrotool.indexing": 8,
-    "retrotool.editing": 8,
+    "retrotool.editing": 8, "retrotool.datasets.episode": 8,
     "retrotool.ram.hunt": 8, "retrotool.ram.watch": 8, "retrotool.integration.states": 8,
     "retrotool.integration.scaffold": 8, "retrotool.integration.check": 8,
     # Gymnasium environments: the parts (actions, arguments), then the env that steps the loop, then many envs

@@ -1,0 +1,125 @@
+"""dump-dataset --jobs N on the test core: one movie cut at its keyframes, its segments replayed in N processes,
+gives the very episode a whole replay gives (every array element for element, the manifest entry equal)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from retrotool import movie as bk2, segments, session
+from retrotool.datasets import dump
+from retrotool.datasets.options import DatasetOptions
+from retrotool.movie import keyframes
+from retrotool.record import scripted
+
+FRAMES = 1500  # a keyframe every 100 rows: segments.plan cuts 2 jobs' worth (6 segments)
+GAME = Path(__file__).parents[2] / "data/TestGame-Test/scenario.json"
+
+
+@pytest.fixture
+def movie(tmp_path: Path, buttons) -> Path:
+    """TestGame-Test (its reward: the score's increase), 1,500 rows, a checkpoint and a keyframe every 100."""
+    what = session.game_content(game="TestGame-Test")
+    out = tmp_path / "m.bk2"
+    scripted.record(system=what.system, core=None, rom=what.rom, buttons=buttons(FRAMES, 1, seed=5), out=out,
+                    start=what.state, game=what.name, checkpoint_every=100)
+    return out
+
+
+@pytest.fixture
+def scenario(tmp_path: Path) -> Path:
+    """The game's reward scaled (float sums), done from frame 700 on (terminations mid-episode), allowed actions."""
+    game = json.loads(GAME.read_text())
+    game["reward"]["variables"]["score"]["reward"] = 0.1
+    game["done"] = {"variables": {"frame": {"op": "greater-or-equal", "reference": 700}}}
+    game["actions"] = [[[], ["A"], ["B"]], [[], ["LEFT"], ["RIGHT"]]]
+    path = tmp_path / "scenario.json"
+    path.write_text(json.dumps(game))
+    return path
+
+
+def _dump(movie: Path, out: Path, options: DatasetOptions, jobs: int, **kwargs) -> dict:  # type: ignore[no-untyped-def]
+    result = dump.dump_dataset([movie], out, options=options, jobs=jobs, **kwargs)
+    assert not result.failed, result.failed[0].error
+    return json.loads((out / "manifest.json").read_text())
+
+
+def _same_episodes(a: Path, b: Path) -> dict[str, np.ndarray]:
+    """Both dumps' manifests and every array of their episodes equal; the arrays of the first."""
+    ma, mb = (json.loads((d / "manifest.json").read_text()) for d in (a, b))
+    assert ma == mb
+    (episode,) = ma["episodes"]
+    with np.load(a / episode["file"]) as za, np.load(b / episode["file"]) as zb:
+        assert sorted(za.files) == sorted(zb.files)
+        for name in za.files:
+            x, y = za[name], zb[name]
+            assert (x.dtype, x.shape) == (y.dtype, y.shape), name
+            assert np.array_equal(x, y), f"{name} differs first at {np.argwhere(x != y)[0]}"
+        return {name: za[name] for name in za.files}
+
+
+@pytest.fixture
+def counted(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The number of segments each parallel replay ran (a dump that fell back to one process adds nothing)."""
+    runs: list[int] = []
+    real = segments.run_all
+
+    def run_all(jobs, workers, progress=None):  # type: ignore[no-untyped-def]
+        runs.append(len(jobs))
+        return real(jobs, workers, progress)
+
+    monkeypatch.setattr(segments, "run_all", run_all)
+    return runs
+
+
+@pytest.mark.parametrize("options", [
+    DatasetOptions(),
+    DatasetOptions(frame_skip=4),
+    DatasetOptions(frame_skip=4, start=7, end=1450, obs="both", combine="last"),  # cuts off the keyframes' grid
+], ids=["k1", "k4", "k4-start-end-both"])
+def test_jobs_2_gives_the_episode_of_jobs_1(movie: Path, tmp_path: Path, counted: list[int],
+                                            options: DatasetOptions) -> None:
+    _dump(movie, tmp_path / "one", options, 1)
+    assert counted == []
+    _dump(movie, tmp_path / "two", options, 2)
+    assert counted and counted[0] >= 4, "the movie was not cut into segments"
+    arrays = _same_episodes(tmp_path / "one", tmp_path / "two")
+    assert arrays["rewards"].sum() > 0 and arrays["truncations"][-1]
+
+
+def test_rewards_done_and_discrete_actions_are_stitched_exactly(
+    movie: Path, tmp_path: Path, scenario: Path, counted: list[int],
+) -> None:
+    options = DatasetOptions(frame_skip=4, start=3)
+    _dump(movie, tmp_path / "one", options, 1, scenario=scenario)
+    _dump(movie, tmp_path / "two", options, 2, scenario=scenario)
+    assert counted and counted[0] >= 4
+    arrays = _same_episodes(tmp_path / "one", tmp_path / "two")
+    rewards, done = arrays["rewards"], arrays["terminations"]
+    assert np.count_nonzero(rewards) > 50 and 0 < done.argmax() < done.size - 1 and done[-1]
+    assert not arrays["truncations"].any() and (arrays["discrete_actions"] >= 0).any()
+
+
+def test_minari_in_segments_and_the_warnings_of_what_replays_whole(cli, movie: Path, tmp_path: Path) -> None:
+    def run(*args: str) -> str:
+        proc = cli("dump-dataset", *args, cwd=tmp_path)
+        assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr[-2000:]
+        return proc.stderr
+
+    assert "one core" not in run(movie.name, "-o", "two", "--jobs", "2", "--format", "minari", "--frame-skip", "2")
+    run(movie.name, "-o", "one", "--format", "minari", "--frame-skip", "2")
+    _same_episodes(tmp_path / "one", tmp_path / "two")
+    bare = tmp_path / "bare.bk2"
+    bk2.write(keyframes.with_keyframes(bk2.read(movie), None), bare)
+    said = " ".join(run(bare.name, "-o", "bare", "--jobs", "2").split())
+    assert "bare.bk2 has no keyframes, so it replays on one core; `retrotool index bare.bk2` adds them" in said
+    said = " ".join(run(movie.name, "-o", "hf", "--jobs", "2", "--format", "hf", "--obs", "rgb").split())
+    assert "--format hf writes its pictures in one replay, so the movie replays on one core" in said
+
+
+def test_jobs_and_workers_together_are_refused(cli, movie: Path, tmp_path: Path) -> None:
+    proc = cli("dump-dataset", movie.name, "-o", "x", "--jobs", "2", "--workers", "2", cwd=tmp_path)
+    assert proc.returncode != 0 and "give one of them" in proc.stderr and "Traceback" not in proc.stderr
