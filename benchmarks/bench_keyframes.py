@@ -4,16 +4,21 @@ The movie is scripted (random input from the Level1 state, stable-retro's
 convention) and recorded by `retrotool record`, so it carries keyframes and
 checkpoints every 600 rows. Each command runs as a user runs it, in a fresh
 process, `--jobs 1` and `--jobs 2` alternately for `--rounds` rounds; the
-best wall time of each counts and the ratio is what matters. The recording
-cost of keyframes is measured in this process: the same replay feeding a
-movie builder that takes a state every 600 rows, and one that takes none.
+best wall time of each counts and the ratio is what matters: `verify`,
+`playback --trace`, `dump-dataset` (84x84 grayscale, 4-frame skip), an MP4
+render, and the same render of a copy without keyframes (indexed on the fly
+by a replay running ahead). `--ray` also runs `verify --executor ray` on a
+local Ray cluster started with 1 and then 2 worker CPUs. The recording cost
+of keyframes is measured in this process: the same replay feeding a movie
+builder that takes a state every 600 rows, and one that takes none.
 
-    python benchmarks/bench_keyframes.py [--minutes 60] [--rounds 2] [--mp4-minutes 60]
+    python benchmarks/bench_keyframes.py [--minutes 60] [--rounds 2] [--mp4-minutes 60] [--ray]
 """
 
 from __future__ import annotations
 
 import argparse
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -36,6 +41,22 @@ def run(*args: str, cwd: Path) -> float:
     if proc.returncode != 0:
         raise SystemExit(f"retrotool {' '.join(args)} failed:\n{proc.stderr[-2000:]}")
     return time.perf_counter() - t0
+
+
+def ray_workers(work: Path, rounds: int) -> dict[str, float]:
+    """`verify --executor ray --jobs 2` (6 segments) on a local cluster of 1 worker CPU, then 2."""
+    ray = shutil.which("ray") or str(Path(sys.executable).parent / "ray")
+    best: dict[str, float] = {}
+    for cpus in (1, 2):
+        subprocess.run([ray, "start", "--head", "--num-cpus", str(cpus), "--include-dashboard", "false"],
+                       check=True, capture_output=True)
+        try:
+            for _ in range(rounds):
+                seconds = run("verify", "long.bk2", "--jobs", "2", "--executor", "ray", "--address", "auto", cwd=work)
+                best[f"{cpus} worker(s)"] = min(best.get(f"{cpus} worker(s)", float("inf")), seconds)
+        finally:
+            subprocess.run([ray, "stop", "--force"], check=True, capture_output=True)
+    return best
 
 
 def best_of(rounds: int, runs: dict[str, Callable[[], float]]) -> dict[str, float]:
@@ -84,6 +105,7 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=60.0, help="Length of the movie in game minutes.")
     parser.add_argument("--mp4-minutes", type=float, default=60.0, help="Length of the MP4 render (0: none).")
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--ray", action="store_true", help="Also verify on a local Ray cluster of 1 and 2 CPUs.")
     args = parser.parse_args()
     frames = int(args.minutes * 3600)
     work = Path(tempfile.mkdtemp(prefix="retrotool-bench-kf-"))
@@ -99,12 +121,20 @@ def main() -> None:
         report(f"{command} {' '.join(extra)}", best_of(args.rounds, {
             f"--jobs {j}": (lambda j=j: run(command, "long.bk2", *extra, "--jobs", str(j), cwd=work)) for j in (1, 2)
         }))
+    report("dump-dataset --resize 84x84 --grayscale --frame-skip 4", best_of(args.rounds, {
+        f"--jobs {j}": (lambda j=j: run("dump-dataset", "long.bk2", "-o", "ds", "--resize", "84x84", "--grayscale",
+                                        "--frame-skip", "4", "--force", "--jobs", str(j), cwd=work)) for j in (1, 2)
+    }))
     if args.mp4_minutes:
         end = str(int(args.mp4_minutes * 3600))
+        bk2.write(keyframes.with_keyframes(movie, None), work / "bare.bk2")
         report(f"playback --mp4 ({args.mp4_minutes:g} min)", best_of(args.rounds, {
-            f"--jobs {j}": (lambda j=j: run("playback", "long.bk2", "--mp4", "o.mp4", "--end", end, "--force",
-                                            "--jobs", str(j), cwd=work)) for j in (1, 2)
+            f"{name} --jobs {j}": (lambda j=j, name=name: run("playback", name, "--mp4", "o.mp4", "--end", end,
+                                                               "--force", "--jobs", str(j), cwd=work))
+            for name, j in (("long.bk2", 1), ("long.bk2", 2), ("bare.bk2", 2))
         }))
+    if args.ray:
+        report("verify --jobs 2 --executor ray (6 segments as Ray tasks)", ray_workers(work, args.rounds))
     row = min(200_000, frames - 1)
     print(f"\nseek to row {row:,}: {seek_seconds(movie, path, row):.3f} s in process; "
           f"`playback --png-dir --start {row} --end {row + 1}`: "

@@ -6,11 +6,11 @@ attached, run from the movie's start up to the episode's last row
 more, N movies at a time (as `workers` N); with fewer, movies one after
 another, each cut at its keyframes into segments replayed N at once and
 joined into the very episode a whole replay makes (a movie without
-keyframes, or in a format that writes pictures during the replay, replays
-whole). Many movies run `workers` at a time, each in a process of its own (cores keep
+keyframes replays whole). Many movies run `workers` at a time, each in a process of its own (cores keep
 global state, and a core that crashes then ends only its movie), or as Ray
 tasks (`executor="ray"`, one task per movie, each in a fresh worker process;
-every node must see the output folder). Only this process writes the
+with `jobs` N and fewer movies, one task per segment; every node must see
+the output folder). Only this process writes the
 manifest: first (marked in progress, so a dump killed at any moment leaves
 a folder that a re-run resumes), then after each episode, so it always
 lists exactly the complete episode files, and a re-run skips the movies it
@@ -276,9 +276,6 @@ def _check_parallelism(workers: int, jobs: int, executor: str) -> None:
     if jobs > 1 and workers > 1:
         raise RetroToolError(f"--workers {workers} and --jobs {jobs} both set how many processes run: give one of them "
                              "(--jobs also cuts a movie into segments when there are fewer movies than processes)")
-    if jobs > 1 and executor == isolation.ExecutorKind.RAY:
-        raise RetroToolError("--jobs runs a movie's segments in local processes; with --executor ray, drop --jobs "
-                             "(Ray runs the movies side by side)")
 
 
 def _runner(
@@ -286,10 +283,10 @@ def _runner(
 ) -> Generator[Outcome, None, None]:
     """The outcomes of the jobs as they end; closing it stops the jobs still running."""
     workers, jobs = parallel
-    if executor == isolation.ExecutorKind.RAY:
+    if jobs > 1 and len(todo) < jobs:
+        yield from _run_in_segments(todo, jobs, progress, executor, address)
+    elif executor == isolation.ExecutorKind.RAY:
         yield from _run_ray(todo, address)
-    elif jobs > 1 and len(todo) < jobs:
-        yield from _run_in_segments(todo, jobs, progress)
     elif jobs > 1:  # enough movies to keep every process busy: whole movies side by side
         yield from _run_local(todo, jobs, progress)
     elif len(todo) == 1 and workers == 1:  # nothing to isolate from: run here, without a process's start-up
@@ -298,16 +295,20 @@ def _runner(
         yield from _run_local(todo, workers, progress)
 
 
-def _run_in_segments(todo: Sequence[Job], jobs: int, progress: WorkerProgress | None) -> Iterator[Outcome]:
-    """Movie after movie, each in segments on `jobs` processes; one that cannot be cut replays whole, isolated."""
+def _run_in_segments(
+    todo: Sequence[Job], jobs: int, progress: WorkerProgress | None, executor: str, address: str | None,
+) -> Iterator[Outcome]:
+    """Movie after movie, each in segments (`jobs` at once, or as Ray tasks); one that cannot be cut replays whole."""
     for job in todo:
         try:
-            cut = in_segments(job, bk2.read(job.movie))
+            cut = in_segments(bk2.read(job.movie), job.movie)
         except RetroToolError as e:
             yield Outcome(job.movie, None, str(e))
             continue
         if cut:
-            yield _run_here(job, progress, jobs)
+            yield _run_here(job, progress, jobs, (executor, address))
+        elif executor == isolation.ExecutorKind.RAY:
+            yield from _run_ray([job], address)
         else:
             yield from _run_local([job], 1, progress)
 
@@ -356,15 +357,16 @@ def _plan(movies: Sequence[Path], out: Path, manifest: dict[str, Any], template:
     return todo, outcomes
 
 
-def _run_here(job: Job, progress: WorkerProgress | None, jobs: int = 1) -> Outcome:
-    """One movie from this process (whole, or in segments on `jobs` processes); its failure becomes its outcome."""
+def _run_here(job: Job, progress: WorkerProgress | None, jobs: int = 1,
+              where: tuple[str, str | None] = (isolation.ExecutorKind.LOCAL, None)) -> Outcome:
+    """One movie from this process (whole, or in segments: `where` = executor, address); a failure is its outcome."""
 
     def report(done: int, total: int) -> None:
         if progress is not None:
             progress(0, job.movie.name, done, total)
 
     try:
-        record = dump_in_segments(job, jobs, report) if jobs > 1 else dump_episode(job, report)
+        record = dump_in_segments(job, jobs, report, *where) if jobs > 1 else dump_episode(job, report)
         return Outcome(job.movie, record, None)
     except RetroToolError as e:
         return Outcome(job.movie, None, str(e), disk_full=isinstance(e, DiskFullError))

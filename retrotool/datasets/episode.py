@@ -11,7 +11,10 @@ N at once, each in a fresh process from its keyframe, with a sink of its
 variables before its first row. The pieces are then joined in row order
 without inflating them (`npzip.join`), and the episode is the same, array
 for array, as the whole replay's; the segments also verify the checkpoints
-they pass. A movie without keyframes, or whose pictures change size within
+they pass. The pictures of `--format hf` and `lerobot` are written by each
+segment too and joined after: the PNG files one after another, the videos
+by stream copy (every piece starts on a key frame), so they decode to the
+same frames. A movie without keyframes, or whose pictures change size within
 the episode, is replayed whole instead (with a warning).
 """
 
@@ -67,13 +70,9 @@ def dump_episode(job: Job, progress: Callable[[int, int], None] | None = None) -
     return _record(job, movie, content.name, done.info, sink.evaluator, summary)
 
 
-def in_segments(job: Job, movie: bk2.Movie) -> bool:
-    """Whether a movie's episode can be made in segments: it has keyframes and nothing but columns to write."""
-    if _writers(job, 1):
-        log.warning("%s: --format %s writes its pictures in one replay, so the movie replays on one core", job.movie,
-                    job.fmt)
-        return False
-    return playback.parallel_ok(movie, job.movie)
+def in_segments(movie: bk2.Movie, path: Path) -> bool:
+    """Whether a movie's episode can be made in segments: it has keyframes a parallel replay can use."""
+    return playback.parallel_ok(movie, path)
 
 
 def _record(job: Job, movie: bk2.Movie, game: str, info: ReplayInfo, evaluator: Evaluator | None,
@@ -90,11 +89,14 @@ def _record(job: Job, movie: bk2.Movie, game: str, info: ReplayInfo, evaluator: 
     }
 
 
-def _writers(job: Job, observations: int) -> list[WriterFactory]:
-    """The picture writers of the output format: LeRobot's video, Hugging Face's PNGs."""
+def _writers(job: Job, observations: int, out: Path | None = None) -> list[WriterFactory]:
+    """The picture writers of the output format (LeRobot's video, Hugging Face's PNGs), into `out`/<format>-parts.
+
+    `out` is the dataset folder, or a segment's folder for its piece.
+    """
     if job.options.obs == "ram":
         return []
-    stem, out = job.target.stem, job.target.parent
+    stem, out = job.target.stem, out or job.target.parent
     if job.fmt == LEROBOT:
         return [lerobot.writer_factory(out, stem, job.options.frame_skip, observations)]
     if job.fmt == HF:
@@ -113,15 +115,18 @@ def _sha256(path: Path) -> str:
 # -- in segments -----------------------------------------------------------------
 
 
-def dump_in_segments(job: Job, jobs: int, progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
-    """One movie (one `in_segments` allows) into its episode file, in segments `jobs` at once; its manifest entry.
+def dump_in_segments(job: Job, jobs: int, progress: Callable[[int, int], None] | None = None,
+                     executor: str = "local", address: str | None = None) -> dict[str, Any]:
+    """One movie (one `in_segments` allows) into its episode file, in segments; its manifest entry.
 
-    `progress(done, total)` counts segments. Should the pictures change size
+    About 3 segments per job run `jobs` at once in local processes, or as
+    Ray tasks (`executor` "ray", on the cluster at `address`, which must see
+    the movie and the output folder). `progress(done, total)` counts segments. Should the pictures change size
     within the episode, it is replayed whole instead.
     """
     movie = bk2.read(job.movie)
     content = session.movie_content(movie, job.movie, job.rom)
-    joined = _in_segments(job, movie, jobs, progress)
+    joined = _in_segments(job, movie, jobs, progress, (executor, address))
     if joined is None:
         return dump_episode(job)
     info, summary = joined
@@ -129,7 +134,7 @@ def dump_in_segments(job: Job, jobs: int, progress: Callable[[int, int], None] |
 
 
 def _in_segments(
-    job: Job, movie: bk2.Movie, jobs: int, progress: Callable[[int, int], None] | None,
+    job: Job, movie: bk2.Movie, jobs: int, progress: Callable[[int, int], None] | None, where: tuple[str, str | None],
 ) -> tuple[ReplayInfo, dict[str, Any]] | None:
     """The episode made of segments replayed `jobs` at once; None when their pictures differ in size."""
     rows = job.options.check(movie.frames)
@@ -137,29 +142,30 @@ def _in_segments(
     work = outputs.temp_name(job.target)
     try:
         work.mkdir()
-        args = (job.target, job.options, job.scenario, movie.frames, work)
+        args = (job, movie.frames, work)
         done = segments.run_all([segments.Job(job.movie, seg, _piece_sinks, args, job.core, job.rom) for seg in plan],
-                                jobs, progress)
+                                jobs, progress, executor=where[0], address=where[1])
         pieces = [d.results[0] for d in done]
         assert all(isinstance(p, Pieces) for p in pieces), "a Stretch's DatasetSink returns its Pieces"
-        return _join(job.target, pieces, work)  # type: ignore[arg-type]
+        return _join(job, pieces, work)  # type: ignore[arg-type]
     except OSError as e:
         raise outputs.write_error(job.target, e) from None
     finally:
         outputs.discard_tree(work)
 
 
-def _piece_sinks(segment: segments.Segment, content: session.Content, target: Path, options: DatasetOptions,
-                 scenario: Path | None, frames: int, work: Path) -> list[Sink]:
+def _piece_sinks(segment: segments.Segment, content: session.Content, job: Job, frames: int,
+                 work: Path) -> list[Sink]:
     """A segment's sink (run in a worker): its stretch of the episode, as pieces in work/<first row>/."""
     stretch = Stretch(segment.first, segment.end, frames, work)
-    return [DatasetSink(target, options, content.evaluator(scenario), (), stretch)]
+    writers = _writers(job, job.options.check(frames).size, work / f"{segment.first:012d}")
+    return [DatasetSink(job.target, job.options, content.evaluator(job.scenario), writers, stretch)]
 
 
-def _join(target: Path, pieces: Sequence[Pieces], work: Path) -> tuple[ReplayInfo, dict[str, Any]] | None:
-    """The pieces' columns joined in row order into the episode at `target`; its summary as a whole replay's."""
-    first, last = pieces[0], pieces[-1]
-    if any(p.native != first.native for p in pieces):
+def _join(job: Job, pieces: Sequence[Pieces], work: Path) -> tuple[ReplayInfo, dict[str, Any]] | None:
+    """The pieces joined in row order into the episode at `target` (and its pictures); its summary as a whole's."""
+    target, first, last = job.target, pieces[0], pieces[-1]
+    if any(p.native != first.native or len(p.pictures) != len(first.pictures) for p in pieces):
         log.warning("%s: the pictures change size within the episode, so it replays on one core", target.name)
         return None
     parts, observations = [], {}
@@ -171,6 +177,9 @@ def _join(target: Path, pieces: Sequence[Pieces], work: Path) -> tuple[ReplayInf
     assembled = work / "episode.npz"
     with open(assembled, "xb") as f:
         npzip.assemble(parts, f)
+    for i in range(len(first.pictures)):  # in place before the episode, as a whole replay's writers are
+        join = lerobot.join if job.fmt == LEROBOT else hf.join
+        join([p.pictures[i] for p in pieces], target.parent, target.stem)
     outputs.commit(assembled, target)
     summary = {k: v for k, v in first.summary.items() if k != "terminated"}
     summary.update(observations=observations, native=list(first.native) if first.native else None,

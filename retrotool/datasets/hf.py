@@ -159,12 +159,27 @@ class PngWriter:
 
 def writer_factory(out: Path, stem: str) -> WriterFactory:
     """Make the episode's PNG writer at its first picture."""
-    def make(info: ReplayInfo, shape: tuple[int, int, int]) -> PictureWriter:
+    def make(info: ReplayInfo, shape: tuple[int, int, int], first: int) -> PictureWriter:
         parts = out / PARTS
         parts.mkdir(exist_ok=True)
         return PngWriter(parts / f"{stem}.png")
 
     return make
+
+
+def join(pieces: list[Path], out: Path, stem: str) -> None:
+    """The PNG files of an episode's segments (in row order) made into the one a whole replay writes."""
+    path = out / PARTS / f"{stem}.png"
+    path.parent.mkdir(exist_ok=True)
+    work = outputs.temp_name(path)
+    offsets = [np.zeros(1, np.int64)]
+    with open(work, "xb") as joined:
+        for piece in pieces:
+            with open(piece, "rb") as f:
+                shutil.copyfileobj(f, joined, 1 << 20)
+            offsets.append(np.load(piece.with_suffix(".offsets.npy"))[1:] + offsets[-1][-1])
+    np.save(path.with_suffix(".offsets.npy"), np.concatenate(offsets))
+    outputs.commit(work, path)
 
 
 # -- building the dataset ---------------------------------------------------------------

@@ -42,7 +42,7 @@ from retrotool.datasets.sink import PictureWriter, WriterFactory
 from retrotool.datasets.stats import Histogram, array_stats
 from retrotool.errors import RetroToolError
 from retrotool.sinks.contract import ReplayInfo
-from retrotool.video.ffmpeg import Ffmpeg
+from retrotool.video.ffmpeg import Ffmpeg, concat_quoted, run as run_ffmpeg
 
 LEROBOT_DIR = "lerobot"
 PARTS = "lerobot-parts"
@@ -72,11 +72,11 @@ def chunk_path(kind: str, index: int, suffix: str) -> str:
 class Mp4Writer:
     """An episode's observation pictures as a lossless MP4, encoded by ffmpeg while the movie replays."""
 
-    def __init__(self, path: Path, fps: int, shape: tuple[int, int, int], frames: int) -> None:
+    def __init__(self, path: Path, fps: int, shape: tuple[int, int, int], frames: int, first: int = 0) -> None:
         self.path, self.shape = path, shape
         self._work = outputs.temp_name(path)
-        self._every = max(1, frames // SAMPLED_FRAMES)
-        self._seen = 0
+        self._every = max(1, frames // SAMPLED_FRAMES)  # `frames`: the episode's; a segment's writer starts at `first`
+        self._seen = first
         self.histogram = Histogram(3)
         h, w, _ = shape
         self._ffmpeg = Ffmpeg(["-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{w}x{h}", "-r", str(fps), "-i", "-",
@@ -103,12 +103,34 @@ class Mp4Writer:
 
 def writer_factory(out: Path, stem: str, frame_skip: int, frames: int) -> WriterFactory:
     """Make the episode's video writer at its first picture (`frames`: the observations it will get)."""
-    def make(info: ReplayInfo, shape: tuple[int, int, int]) -> PictureWriter:
+    def make(info: ReplayInfo, shape: tuple[int, int, int], first: int) -> PictureWriter:
         parts = out / PARTS
         parts.mkdir(exist_ok=True)
-        return Mp4Writer(parts / f"{stem}.mp4", video_fps(info.av.fps, frame_skip), shape, frames)
+        return Mp4Writer(parts / f"{stem}.mp4", video_fps(info.av.fps, frame_skip), shape, frames, first)
 
     return make
+
+
+def join(pieces: list[Path], out: Path, stem: str) -> None:
+    """The videos of an episode's segments (in row order) made into one, without re-encoding a frame.
+
+    Each piece starts on a key frame of its own, so ffmpeg's concat demuxer
+    with stream copy gives a stream that decodes to the pieces' frames; the
+    histograms add up to the whole replay's (each piece sampled the frames
+    the whole would have).
+    """
+    path = out / PARTS / f"{stem}.mp4"
+    path.parent.mkdir(exist_ok=True)
+    work = outputs.temp_name(path)
+    listing = work.with_suffix(".txt")
+    try:
+        listing.write_text("".join(f"file '{concat_quoted(p)}'\n" for p in pieces))
+        run_ffmpeg(["-f", "concat", "-safe", "0", "-i", str(listing), "-c", "copy", "-f", "mp4", str(work)])
+        np.save(path.with_suffix(".hist.npy"), sum(np.load(p.with_suffix(".hist.npy")) for p in pieces))
+        outputs.commit(work, path)
+    finally:
+        listing.unlink(missing_ok=True)
+        work.unlink(missing_ok=True)
 
 
 # -- building the dataset from the .npz episodes and the videos --------------------------

@@ -81,10 +81,13 @@ class Pieces:
     columns: list[tuple[Part, np.dtype, tuple[int, ...], int]] = field(default_factory=list)  # piece, dtype, shape, rows
     rewards: np.ndarray = field(default_factory=lambda: np.empty(0))  # each step's
     native: tuple[int, int] | None = None
+    pictures: tuple[Path, ...] = ()  # what its picture writers wrote, in the order of the factories
 
 
 class PictureWriter(Protocol):
     """Another home for an episode's observation pictures (a video, images), fed what the npz column gets."""
+
+    path: Path  # the file it writes
 
     def write(self, frames: np.ndarray) -> None: ...
 
@@ -93,7 +96,8 @@ class PictureWriter(Protocol):
     def abandon(self) -> None: ...
 
 
-WriterFactory = Callable[[ReplayInfo, tuple[int, int, int]], PictureWriter]  # (run facts, picture shape) -> writer
+# (run facts, picture shape, the episode's index of the first picture it gets) -> writer
+WriterFactory = Callable[[ReplayInfo, tuple[int, int, int], int], PictureWriter]
 
 
 class DatasetSink:
@@ -271,7 +275,8 @@ class DatasetSink:
             self._pictures = Pictures(self.options, (int(video.shape[1]), int(video.shape[2])))
             self._add(name, np.uint8, int(self._obs.size), self._pictures.shape, background=True)  # the bulk
             assert self._info is not None, "open() comes first"
-            self._writers = [make(self._info, self._pictures.shape) for make in self._factories]
+            first = int(np.searchsorted(self.obs_rows, self._obs[0]))  # > 0 in a later segment
+            self._writers = [make(self._info, self._pictures.shape, first) for make in self._factories]
         return self._columns[name]
 
     def _pictures_of(self, frames: np.ndarray) -> np.ndarray:
@@ -303,7 +308,8 @@ class DatasetSink:
         rewards = np.concatenate(self._rewards) if self._rewards else np.empty(0)
         if self.stretch is not None:
             columns = [(p, c.dtype, c.row_shape, c.rows) for p, c in zip(parts, self._columns.values())]
-            self._pieces = Pieces(self._info, {**self.summary, "terminated": self._last_done}, columns, rewards, native)
+            self._pieces = Pieces(self._info, {**self.summary, "terminated": self._last_done}, columns, rewards, native,
+                                  tuple(w.path for w in self._writers))
             return
         assembled = self._work / "episode.npz"
         with open(assembled, "xb") as f:

@@ -26,6 +26,7 @@ import subprocess
 import tempfile
 import threading
 from collections.abc import Sequence
+from pathlib import Path
 from typing import IO
 
 from retrotool.errors import EncoderError
@@ -188,3 +189,8 @@ def run(args: Sequence[str]) -> None:
     except BaseException:
         proc.kill()
         raise
+
+
+def concat_quoted(path: Path) -> str:
+    """A path inside the single quotes of a concat demuxer's list (a quote is written '\\'')."""
+    return str(path.resolve()).replace("'", "'\\''")

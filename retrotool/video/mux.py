@@ -93,7 +93,7 @@ def join_parts(parts: Sequence[Path], target: Path, kind: str, fps: Fraction, sa
             replace_folder(work, target, force)
             return
         listing = work / "parts.txt"
-        listing.write_text("".join(f"file '{_quoted(p / VIDEO_MP4)}'\n" for p in parts))
+        listing.write_text("".join(f"file '{ffmpeg.concat_quoted(p / VIDEO_MP4)}'\n" for p in parts))
         outputs.commit(mux(listing, wav, work / "final.mp4", fps, sample_rate, concat=True), target, force)
     except OSError as e:
         raise RetroToolError(f"cannot write {target}: {e.strerror}") from None
@@ -111,8 +111,3 @@ def join_wavs(wavs: Sequence[Path], out: Path) -> Path:
                 while chunk := part.readframes(WAV_CHUNK):
                     joined.writeframesraw(chunk)
     return out
-
-
-def _quoted(path: Path) -> str:
-    """A path inside the concat list's single quotes (a quote is written '\\'')."""
-    return str(path.resolve()).replace("'", "'\\''")

@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from retrotool import movie as bk2, segments, session
-from retrotool.datasets import dump
+from retrotool import isolation, movie as bk2, segments, session
+from retrotool.datasets import dump, lerobot
 from retrotool.datasets.options import DatasetOptions
 from retrotool.movie import keyframes
 from retrotool.record import scripted
@@ -67,9 +67,9 @@ def counted(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     runs: list[int] = []
     real = segments.run_all
 
-    def run_all(jobs, workers, progress=None):  # type: ignore[no-untyped-def]
+    def run_all(jobs, workers, progress=None, **where):  # type: ignore[no-untyped-def]
         runs.append(len(jobs))
-        return real(jobs, workers, progress)
+        return real(jobs, workers, progress, **where)
 
     monkeypatch.setattr(segments, "run_all", run_all)
     return runs
@@ -116,8 +116,52 @@ def test_minari_in_segments_and_the_warnings_of_what_replays_whole(cli, movie: P
     bk2.write(keyframes.with_keyframes(bk2.read(movie), None), bare)
     said = " ".join(run(bare.name, "-o", "bare", "--jobs", "2").split())
     assert "bare.bk2 has no keyframes, so it replays on one core; `retrotool index bare.bk2` adds them" in said
-    said = " ".join(run(movie.name, "-o", "hf", "--jobs", "2", "--format", "hf", "--obs", "rgb").split())
-    assert "--format hf writes its pictures in one replay, so the movie replays on one core" in said
+
+
+@pytest.mark.parametrize("fmt", ["hf", "lerobot"])
+def test_the_pictures_of_hf_and_lerobot_are_joined_into_the_whole_replays(
+    movie: Path, tmp_path: Path, counted: list[int], fmt: str,
+) -> None:
+    """The PNG file is the same byte for byte; the video decodes to the same frames with the same statistics."""
+    pytest.importorskip("datasets" if fmt == "hf" else "pyarrow")
+    options = DatasetOptions(frame_skip=2, start=5)
+    _dump(movie, tmp_path / "one", options, 1, fmt=fmt)
+    _dump(movie, tmp_path / "two", options, 2, fmt=fmt)
+    assert counted and counted[0] >= 4
+    pictures = _same_episodes(tmp_path / "one", tmp_path / "two")["observations"]
+    one, two = tmp_path / "one" / f"{fmt}-parts", tmp_path / "two" / f"{fmt}-parts"
+    assert sorted(p.name for p in one.iterdir()) == sorted(p.name for p in two.iterdir())
+    if fmt == "hf":
+        for path in one.iterdir():
+            assert path.read_bytes() == (two / path.name).read_bytes(), path.name
+        return
+    (mp4,) = (p.name for p in one.glob("*.mp4"))
+    video = lerobot.read_video(two / mp4, list(pictures.shape[1:]))
+    assert np.array_equal(video, lerobot.read_video(one / mp4, list(pictures.shape[1:])))
+    assert np.array_equal(video, np.repeat(pictures, 3, axis=3) if pictures.shape[3] == 1 else pictures)
+    hist = mp4.replace(".mp4", ".hist.npy")
+    assert np.array_equal(np.load(one / hist), np.load(two / hist))
+
+
+def test_segments_as_ray_tasks_give_the_same_episode(movie: Path, tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    ray = pytest.importorskip("ray")
+    tasks: list[int] = []
+    real = isolation.ray_each
+
+    def ray_each(fn, args, address=None):  # type: ignore[no-untyped-def]
+        tasks.append(len(args))
+        return real(fn, args, address)
+
+    monkeypatch.setattr(isolation, "ray_each", ray_each)
+    options = DatasetOptions(frame_skip=4)
+    _dump(movie, tmp_path / "one", options, 1)
+    try:
+        _dump(movie, tmp_path / "ray", options, 2, executor="ray")
+    finally:
+        ray.shutdown()
+    assert tasks and tasks[0] >= 4, "the segments did not run as Ray tasks"
+    _same_episodes(tmp_path / "one", tmp_path / "ray")
 
 
 def test_jobs_and_workers_together_are_refused(cli, movie: Path, tmp_path: Path) -> None:

@@ -122,12 +122,13 @@ print(json.dumps({"len": len(ds), "episodes": ds.num_episodes, "rows": rows}))
 '''
 
 
-def test_lerobots_own_dataset_class_opens_it(tmp_path: Path, movies: list[Path]) -> None:
+@pytest.mark.parametrize("jobs", [1, 4], ids=["whole", "segments"])  # 4 jobs, 3 movies: each movie in segments
+def test_lerobots_own_dataset_class_opens_it(tmp_path: Path, movies: list[Path], jobs: int) -> None:
     python = os.environ.get("RETROTOOL_LEROBOT_PYTHON")
     if not python:
         pytest.skip("RETROTOOL_LEROBOT_PYTHON names no Python with lerobot (CI makes one: .ci/lerobot-venv.sh)")
     out = tmp_path / "out"
-    dump.dump_dataset(movies, out, fmt="lerobot")
+    dump.dump_dataset(movies, out, fmt="lerobot", jobs=jobs)
     proc = subprocess.run([python, "-c", LEROBOT_LOAD, str(out / "lerobot")], capture_output=True, text=True,
                           timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
