@@ -295,7 +295,13 @@ def run_each(fn: Job[A], args: Sequence[A], workers: int, on_report: SlotReport[
             zygote.close()
 
 
-def _ray_call(fn: Job[A], arg: A) -> Any:
+def _ray_call(fn: Job[A], arg: A, cwd: str) -> Any:
+    """A task in its fresh worker: in the driver's folder, so that the paths it was given mean the same there."""
+    try:
+        os.chdir(cwd)
+    except OSError as e:
+        raise RetroToolError(f"a Ray worker on {os.uname().nodename} cannot enter {cwd} ({e.strerror}): the workers "
+                             "must see the driver's files (one machine, or a shared filesystem)") from None
     return fn(arg, lambda message: None)  # progress messages stay on the worker
 
 
@@ -303,7 +309,8 @@ def ray_each(fn: Job[A], args: Sequence[A], address: str | None = None) -> Itera
     """`fn(arg, report)` for every arg as a Ray task, each in a fresh worker process; yields as they end.
 
     The workers must see the files the args name (one machine, or a shared
-    filesystem). A task that fails with a project error gives that error;
+    filesystem); each task starts in the driver's working folder, so
+    relative paths work on a cluster started elsewhere (`ray start`). A task that fails with a project error gives that error;
     any other failure (a crashed core takes its worker down) is named.
     """
     try:
@@ -313,7 +320,8 @@ def ray_each(fn: Job[A], args: Sequence[A], address: str | None = None) -> Itera
     if not ray.is_initialized():
         ray.init(address=address, include_dashboard=False, log_to_driver=False)
     task: Any = ray.remote(max_calls=1)(_ray_call)  # a fresh worker process per task: cores keep globals
-    pending = {task.remote(fn, a): a for a in args}
+    cwd = os.getcwd()
+    pending = {task.remote(fn, a, cwd): a for a in args}
     while pending:
         (ready,), _ = ray.wait(list(pending), num_returns=1)
         arg = pending.pop(ready)

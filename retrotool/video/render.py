@@ -111,7 +111,8 @@ def render(
             return _render_seek(setup, progress)
     t0 = time.perf_counter()
     sinks = setup.sinks()
-    run, done = playback.replay_movie(movie_path, sinks, movie=movie, content=content, core=core, progress=progress)
+    run, done = playback.replay_movie(movie_path, sinks, movie=movie, content=content, core=core, rows=settings.end,
+                                      progress=progress)  # rows after --end are never run
     return _result(run, done.results[: len(targets.files())], time.perf_counter() - t0)
 
 

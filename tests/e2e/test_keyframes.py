@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -124,3 +126,22 @@ def test_segments_run_as_ray_tasks_with_the_same_result(cli, recorded: Path) -> 
     assert _trace(cli, recorded, "ray.jsonl", "--jobs", "2", "--executor", "ray") == _trace(cli, recorded, "a.jsonl")
     proc = cli("playback", recorded.name, "--png-dir", "p", "--executor", "ray", cwd=here)
     assert proc.returncode == 1 and "drop --executor ray" in proc.stderr
+
+
+def test_a_cluster_started_elsewhere_sees_the_paths_as_the_command_does(cli, recorded: Path, tmp_path: Path) -> None:
+    """`ray start` in another folder: the tasks' workers start there, and a relative movie path still works."""
+    pytest.importorskip("ray")
+    ray = shutil.which("ray") or str(Path(sys.executable).parent / "ray")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    port = "6391"
+    started = subprocess.run([ray, "start", "--head", "--port", port, "--num-cpus", "1", "--include-dashboard",
+                              "false"], cwd=elsewhere, capture_output=True, text=True, timeout=180)
+    try:
+        assert started.returncode == 0, started.stderr[-2000:]
+        proc = cli("verify", recorded.name, "--jobs", "2", "--executor", "ray", "--address", f"127.0.0.1:{port}",
+                   cwd=recorded.parent)
+        _ok(proc)
+        assert "31 of 31 checkpoints matched" in proc.stdout
+    finally:
+        subprocess.run([ray, "stop", "--force"], capture_output=True, timeout=180)

@@ -173,6 +173,7 @@ def test_range_cuts_video_and_audio_together(movie: Path, tmp_path: Path, testco
     settings = VideoSettings(start=90, end=150, lossless=True)
     result = render.render(movie, render.Targets(mp4=tmp_path / "o.mp4"), settings)
     assert result.frames == 60 and result.audio_samples == samples_after(150) - samples_after(90)
+    assert result.run.frames == 150 < bk2.read(movie).frames  # the rows after --end are never run
     decoded = decode_video(tmp_path / "o.mp4", 160, 144)
     assert np.array_equal(decoded, emulator_frames(movie, testcore)[90:150])
     audio = decode_audio(tmp_path / "o.mp4").astype(np.float64)
