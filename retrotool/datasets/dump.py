@@ -36,9 +36,9 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from retrotool import interrupts, isolation, movie as bk2, outputs
+from retrotool import interrupts, isolation, movie as bk2, outputs, playback
 from retrotool.datasets import folder as datasets, hf, lerobot, minari as to_minari
-from retrotool.datasets.episode import Job, dump_episode, dump_in_segments, in_segments
+from retrotool.datasets.episode import Job, dump_episode, dump_in_segments
 from retrotool.datasets.options import DatasetOptions, check_choice
 from retrotool.errors import DatasetExistsError, DiskFullError, RetroToolError
 
@@ -301,7 +301,7 @@ def _run_in_segments(
     """Movie after movie, each in segments (`jobs` at once, or as Ray tasks); one that cannot be cut replays whole."""
     for job in todo:
         try:
-            cut = in_segments(bk2.read(job.movie), job.movie)
+            cut = playback.parallel_ok(bk2.read(job.movie), job.movie)
         except RetroToolError as e:
             yield Outcome(job.movie, None, str(e))
             continue

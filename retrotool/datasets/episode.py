@@ -70,11 +70,6 @@ def dump_episode(job: Job, progress: Callable[[int, int], None] | None = None) -
     return _record(job, movie, content.name, done.info, sink.evaluator, summary)
 
 
-def in_segments(movie: bk2.Movie, path: Path) -> bool:
-    """Whether a movie's episode can be made in segments: it has keyframes a parallel replay can use."""
-    return playback.parallel_ok(movie, path)
-
-
 def _record(job: Job, movie: bk2.Movie, game: str, info: ReplayInfo, evaluator: Evaluator | None,
             summary: dict[str, Any]) -> dict[str, Any]:
     """The manifest entry of an episode."""
@@ -117,7 +112,7 @@ def _sha256(path: Path) -> str:
 
 def dump_in_segments(job: Job, jobs: int, progress: Callable[[int, int], None] | None = None,
                      executor: str = "local", address: str | None = None) -> dict[str, Any]:
-    """One movie (one `in_segments` allows) into its episode file, in segments; its manifest entry.
+    """One movie (one `playback.parallel_ok` allows) into its episode file, in segments; its manifest entry.
 
     About 3 segments per job run `jobs` at once in local processes, or as
     Ray tasks (`executor` "ray", on the cluster at `address`, which must see
@@ -177,8 +172,8 @@ def _join(job: Job, pieces: Sequence[Pieces], work: Path) -> tuple[ReplayInfo, d
     assembled = work / "episode.npz"
     with open(assembled, "xb") as f:
         npzip.assemble(parts, f)
+    join = lerobot.join if job.fmt == LEROBOT else hf.join
     for i in range(len(first.pictures)):  # in place before the episode, as a whole replay's writers are
-        join = lerobot.join if job.fmt == LEROBOT else hf.join
         join([p.pictures[i] for p in pieces], target.parent, target.stem)
     outputs.commit(assembled, target)
     summary = {k: v for k, v in first.summary.items() if k != "terminated"}
