@@ -128,9 +128,12 @@ def test_segments_run_as_ray_tasks_with_the_same_result(cli, recorded: Path) -> 
     assert proc.returncode == 1 and "drop --executor ray" in proc.stderr
 
 
-def test_a_cluster_started_elsewhere_sees_the_paths_as_the_command_does(cli, recorded: Path, tmp_path: Path) -> None:
+def test_a_cluster_started_elsewhere_sees_the_paths_as_the_command_does(
+    cli, recorded: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """`ray start` in another folder: the tasks' workers start there, and a relative movie path still works."""
     pytest.importorskip("ray")
+    monkeypatch.setenv("RAY_AUTH_MODE", "disabled")  # a fresh machine has no token for Ray's token authentication
     ray = shutil.which("ray") or str(Path(sys.executable).parent / "ray")
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
