@@ -13,6 +13,7 @@ of keyframes is measured in this process: the same replay feeding a movie
 builder that takes a state every 600 rows, and one that takes none.
 
     python benchmarks/bench_keyframes.py [--minutes 60] [--rounds 2] [--mp4-minutes 60] [--ray]
+        [--only verify,trace,dump,mp4,ray,seek,cost] [--movie long.bk2]
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from retrotool.record.builder import MovieBuilder
 from retrotool.replay import ArraySource, replay
 
 GAME = "Airstriker-Genesis-v0"
+PARTS = ("verify", "trace", "dump", "mp4", "ray", "seek", "cost")
 
 
 def run(*args: str, cwd: Path) -> float:
@@ -106,26 +108,39 @@ def main() -> None:
     parser.add_argument("--mp4-minutes", type=float, default=60.0, help="Length of the MP4 render (0: none).")
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--ray", action="store_true", help="Also verify on a local Ray cluster of 1 and 2 CPUs.")
+    parser.add_argument("--only", default=",".join(PARTS), help=f"Comma-separated parts to run, of: {','.join(PARTS)}.")
+    parser.add_argument("--movie", type=Path, help="Use this movie (made by an earlier run) instead of recording one.")
     args = parser.parse_args()
-    frames = int(args.minutes * 3600)
+    only = set(args.only.split(","))
+    if not args.ray:
+        only.discard("ray")
     work = Path(tempfile.mkdtemp(prefix="retrotool-bench-kf-"))
-    t = run("record", "--game", GAME, "--random", "--seed", "1", "--frames", str(frames), "-o", "long.bk2", cwd=work)
     path = work / "long.bk2"
+    if args.movie is not None:
+        shutil.copyfile(args.movie, path)
+        t = float("nan")
+    else:
+        t = run("record", "--game", GAME, "--random", "--seed", "1", "--frames", str(int(args.minutes * 3600)),
+                "-o", "long.bk2", cwd=work)
     movie = bk2.read(path)
+    frames = movie.frames
     kf = keyframes.of(movie)
     assert kf is not None, "retrotool record writes keyframes"
-    print(f"movie: {frames:,} frames ({args.minutes:g} min), recorded in {t:.1f} s; {len(kf)} keyframes, "
+    print(f"movie: {frames:,} frames ({frames / 3600:g} min), recorded in {t:.1f} s; {len(kf)} keyframes, "
           f"{len(kf.blob) / 1e6:.2f} MB ({len(kf.blob) / len(kf) / 1e3:.2f} KB each; states of {kf.state_size:,} B); "
           f"movie file {path.stat().st_size / 1e6:.2f} MB")
-    for command, extra in (("verify", ()), ("playback", ("--trace", "t.jsonl", "--force"))):
+    for part, command, extra in (("verify", "verify", ()), ("trace", "playback", ("--trace", "t.jsonl", "--force"))):
+        if part not in only:
+            continue
         report(f"{command} {' '.join(extra)}", best_of(args.rounds, {
             f"--jobs {j}": (lambda j=j: run(command, "long.bk2", *extra, "--jobs", str(j), cwd=work)) for j in (1, 2)
         }))
-    report("dump-dataset --resize 84x84 --grayscale --frame-skip 4", best_of(args.rounds, {
-        f"--jobs {j}": (lambda j=j: run("dump-dataset", "long.bk2", "-o", "ds", "--resize", "84x84", "--grayscale",
-                                        "--frame-skip", "4", "--force", "--jobs", str(j), cwd=work)) for j in (1, 2)
-    }))
-    if args.mp4_minutes:
+    if "dump" in only:
+        report("dump-dataset --resize 84x84 --grayscale --frame-skip 4", best_of(args.rounds, {
+            f"--jobs {j}": (lambda j=j: run("dump-dataset", "long.bk2", "-o", "ds", "--resize", "84x84", "--grayscale",
+                                            "--frame-skip", "4", "--force", "--jobs", str(j), cwd=work)) for j in (1, 2)
+        }))
+    if args.mp4_minutes and "mp4" in only:
         end = str(int(args.mp4_minutes * 3600))
         bk2.write(keyframes.with_keyframes(movie, None), work / "bare.bk2")
         report(f"playback --mp4 ({args.mp4_minutes:g} min)", best_of(args.rounds, {
@@ -133,17 +148,19 @@ def main() -> None:
                                                                "--force", "--jobs", str(j), cwd=work))
             for name, j in (("long.bk2", 1), ("long.bk2", 2), ("bare.bk2", 2))
         }))
-    if args.ray:
+    if "ray" in only:
         report("verify --jobs 2 --executor ray (6 segments as Ray tasks)", ray_workers(work, args.rounds))
     row = min(200_000, frames - 1)
-    print(f"\nseek to row {row:,}: {seek_seconds(movie, path, row):.3f} s in process; "
-          f"`playback --png-dir --start {row} --end {row + 1}`: "
-          f"{run('playback', 'long.bk2', '--png-dir', 'one', '--start', str(row), '--end', str(row + 1), '--no-audio', '--force', cwd=work):.2f} s wall")
-    fps = recording_cost(movie, path, args.rounds)
-    base = fps["no keyframes"]
-    print("\nrecording (replay + movie builder), best of rounds:")
-    for label, value in fps.items():
-        print(f"  {label:<22} {value:10,.0f} fps   {value / base:5.3f}x")
+    if "seek" in only:
+        print(f"\nseek to row {row:,}: {seek_seconds(movie, path, row):.3f} s in process; "
+              f"`playback --png-dir --start {row} --end {row + 1}`: "
+              f"{run('playback', 'long.bk2', '--png-dir', 'one', '--start', str(row), '--end', str(row + 1), '--no-audio', '--force', cwd=work):.2f} s wall")
+    if "cost" in only:
+        fps = recording_cost(movie, path, args.rounds)
+        base = fps["no keyframes"]
+        print("\nrecording (replay + movie builder), best of rounds:")
+        for label, value in fps.items():
+            print(f"  {label:<22} {value:10,.0f} fps   {value / base:5.3f}x")
 
 
 if __name__ == "__main__":

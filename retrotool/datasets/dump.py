@@ -246,7 +246,7 @@ def dump_dataset(
     if fmt == OutputFormat.HF:
         hf.check_installed()  # a missing package is said before any movie runs
     elif fmt == OutputFormat.LEROBOT:
-        lerobot.import_arrow()
+        lerobot.check_installed()
     manifest = open_output(out, fmt, options, force)
     todo, outcomes = _plan(movies, out, manifest, Job(Path(), "", Path(), options, core, rom, scenario, fmt))
     t0, steps = time.perf_counter(), 0

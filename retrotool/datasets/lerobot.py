@@ -19,7 +19,9 @@ the observation after the last step, which LeRobot's rows never point at.
 Videos are H.264 in RGB, lossless (`libx264rgb -qp 0`): decoded frames are
 the raw observation pictures (grayscale pictures are stored as three equal
 channels). They are encoded while the movie replays, in an ffmpeg beside
-the emulator, and kept in `OUT/lerobot-parts` (for resuming); the rest is
+the emulator (x264 on one thread: ~170 us a 320x224 frame, faster than
+the cores it follows, where frame threads cost a quarter more CPU for the
+same bytes), and kept in `OUT/lerobot-parts` (for resuming); the rest is
 built from the `.npz` episodes when the dump ends, in a temporary folder
 renamed into place. LeRobot's fps is an integer: the core's frame rate over
 the frame skip, rounded (a Genesis game: 60).
@@ -27,9 +29,11 @@ the frame skip, rounded (a Genesis game: 60).
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import shutil
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -55,10 +59,29 @@ SAMPLED_FRAMES = 200  # frames per episode counted into the picture statistics (
 def import_arrow() -> Any:
     """pyarrow's parquet module, or an error naming the extra that installs it."""
     try:
+        import pandas  # noqa: F401 - the build writes tasks.parquet with it
         import pyarrow.parquet as pq
     except ImportError:
         raise RetroToolError("--format lerobot needs pyarrow and pandas: pip install 'retrotool[lerobot]'") from None
     return pq
+
+
+def check_installed() -> None:
+    """Fail now, before any movie runs, if pyarrow or pandas is missing; else import them in a thread meanwhile.
+
+    The imports take a fifth of a second; the replay leaves a CPU free for
+    them, so the build at the end finds them loaded.
+    """
+    if importlib.util.find_spec("pyarrow") is None or importlib.util.find_spec("pandas") is None:
+        import_arrow()  # raises, naming the extra
+    threading.Thread(target=_warm, name="import-arrow", daemon=True).start()
+
+
+def _warm() -> None:
+    try:
+        import_arrow()
+    except Exception:  # noqa: BLE001 - the build imports them again and reports
+        pass
 
 
 def video_fps(fps: float, frame_skip: int) -> int:
@@ -80,12 +103,13 @@ class Mp4Writer:
         self.histogram = Histogram(3)
         h, w, _ = shape
         self._ffmpeg = Ffmpeg(["-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{w}x{h}", "-r", str(fps), "-i", "-",
-                               "-c:v", "libx264rgb", "-qp", "0", "-preset", "ultrafast", "-f", "mp4", str(self._work)],
+                               "-c:v", "libx264rgb", "-qp", "0", "-preset", "ultrafast", "-threads", "1", "-f", "mp4",
+                               str(self._work)],
                               feed=True)
 
     def write(self, frames: np.ndarray) -> None:
-        rgb = np.repeat(frames, 3, axis=3) if frames.shape[3] == 1 else np.ascontiguousarray(frames)
-        self._ffmpeg.write(rgb.data)
+        rgb = np.repeat(frames, 3, axis=3) if frames.shape[3] == 1 else frames
+        self._ffmpeg.write(rgb.data, owned=True)
         first = -self._seen % self._every
         if first < len(rgb):
             self.histogram.add(rgb[first :: self._every])

@@ -89,10 +89,12 @@ class Column:
         if not piece:
             self._send(npy_header(self.dtype, rows, self.row_shape))
 
-    def write(self, rows: np.ndarray) -> None:
+    def write(self, rows: np.ndarray, *, owned: bool = False) -> None:
         """Append rows (shape [k, *row_shape]); more rows than declared is a bug upstream.
 
-        The rows may be reused by the caller as soon as this returns.
+        The rows may be reused by the caller as soon as this returns, unless
+        `owned`: C-contiguous rows of the column's type that nobody changes
+        afterwards, queued as they are (no copy).
         """
         if rows.shape[1:] != self.row_shape or self.written + rows.shape[0] > self.rows:
             raise RetroToolError(
@@ -100,7 +102,12 @@ class Column:
                 f"{self.rows} x {self.row_shape}; this is a retrotool bug, please report it"
             )
         background = self._queue is not None
-        data = np.array(rows, self.dtype, order="C", copy=True) if background else np.ascontiguousarray(rows, self.dtype)
+        if owned and rows.dtype == self.dtype and rows.flags.c_contiguous:
+            data = rows
+        elif background:
+            data = np.array(rows, self.dtype, order="C", copy=True)
+        else:
+            data = np.ascontiguousarray(rows, self.dtype)
         self._send(data.data)
         self.written += int(rows.shape[0])
 

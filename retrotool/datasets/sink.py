@@ -89,7 +89,8 @@ class PictureWriter(Protocol):
 
     path: Path  # the file it writes
 
-    def write(self, frames: np.ndarray) -> None: ...
+    def write(self, frames: np.ndarray) -> None:
+        """Take frames uint8 [n, h, w, c], C-contiguous; nobody changes them afterwards, so they may be kept."""
 
     def finish(self) -> None: ...
 
@@ -213,7 +214,9 @@ class DatasetSink:
         if self.options.obs != ObsKind.RAM and batch.video is not None and here.size:
             target = self._pictures_column(batch.video)
             pictures = self._pictures_of(batch.video[here[0] :: k][: here.size])
-            target.write(pictures)
+            if np.may_share_memory(pictures, batch.video) or not pictures.flags.c_contiguous:
+                pictures = np.array(pictures, order="C")  # the one copy, shared: the batch's buffer is reused
+            target.write(pictures, owned=True)
             for writer in self._writers:
                 writer.write(pictures)
         if self.options.obs != ObsKind.RGB and batch.rams is not None and here.size:

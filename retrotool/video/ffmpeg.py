@@ -93,7 +93,7 @@ class Ffmpeg:
         except OSError as e:
             self._log.close()
             raise EncoderError(f"cannot start ffmpeg ({e.strerror}); command: {self.command_line}") from None
-        self._queue: queue.Queue[bytes | None] = queue.Queue(QUEUED)
+        self._queue: queue.Queue[bytes | memoryview | None] = queue.Queue(QUEUED)
         self._broken: OSError | None = None
         self._writer: threading.Thread | None = None
         if feed:
@@ -109,8 +109,8 @@ class Ffmpeg:
     def pid(self) -> int:
         return self._proc.pid
 
-    def write(self, data: memoryview | bytes) -> None:
-        """Queue bytes for ffmpeg's stdin (copied: the caller may reuse its buffer).
+    def write(self, data: memoryview | bytes, *, owned: bool = False) -> None:
+        """Queue bytes for ffmpeg's stdin (copied: the caller may reuse its buffer, unless `owned`: nobody changes it).
 
         Blocks while the queue is full; raises with ffmpeg's last words once
         ffmpeg has stopped reading.
@@ -122,7 +122,7 @@ class Ffmpeg:
             if self._broken is not None:
                 self.kill()
                 raise self._error("stopped taking frames")
-            self._queue.put(bytes(view[i : i + CHUNK]))
+            self._queue.put(view[i : i + CHUNK] if owned else bytes(view[i : i + CHUNK]))
 
     def finish(self) -> None:
         """Send what is queued, close stdin, wait for ffmpeg, raise EncoderError unless it succeeded."""
