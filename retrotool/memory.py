@@ -94,7 +94,7 @@ class Watch:
         self.has_ram = ram
         self._ram_size = sum(s.size for s in spans)
         self._fields: list[tuple[str, VariableLike, np.ndarray]] = []  # name, variable, its columns in a row
-        self._msb: list[tuple[str, VariableLike, list[int]]] = []  # name, variable, its columns most significant first
+        self._msb: list[tuple[str, VariableLike, slice | list[int]]] = []  # name, variable, its bytes most significant first
         stride = self._ram_size
         for name, var in variables.items():
             found = space.locate(var.address, var.size)
@@ -104,7 +104,7 @@ class Watch:
             lo, hi = int(offsets.min()), int(offsets.max()) + 1
             spans.append(block.data[lo:hi])
             self._fields.append((name, var, stride + offsets - lo))
-            self._msb.append((name, var, (stride + offsets - lo)[var.msb_order].tolist()))
+            self._msb.append((name, var, _as_slice((stride + offsets - lo)[var.msb_order].tolist())))
             stride += hi - lo
         self._rows = np.empty((rows, max(stride, 1)), np.uint8)
         self.spans = spans
@@ -124,6 +124,18 @@ class Watch:
         rows = self._rows[:n]
         if n <= SMALL_BATCH:  # an agent's step: each row's bytes as Python values (numpy's per-call cost would dominate)
             raw = [row.tobytes() for row in rows]
-            return {name: np.array([var.decode_one(bytes([r[i] for i in at])) for r in raw], np.int64)
-                    for name, var, at in self._msb}
+            return {name: np.array([var.decode_one(_pick(r, at)) for r in raw], np.int64) for name, var, at in self._msb}
         return {name: var.decode(rows[:, columns]) for name, var, columns in self._fields}
+
+
+def _as_slice(columns: list[int]) -> slice | list[int]:
+    """Byte positions in a row as a slice when they run one by one up or down (every plain variable), else as listed."""
+    if len(columns) == 1 or all(b - a == 1 for a, b in zip(columns, columns[1:])):
+        return slice(columns[0], columns[-1] + 1)
+    if all(a - b == 1 for a, b in zip(columns, columns[1:])):
+        return slice(columns[0], columns[-1] - 1 if columns[-1] else None, -1)
+    return columns
+
+
+def _pick(row: bytes, at: slice | list[int]) -> bytes:
+    return row[at] if isinstance(at, slice) else bytes([row[i] for i in at])

@@ -229,6 +229,8 @@ def _picture_kind(needs: list[Needs]) -> Picture | None:
 
 
 def _holds(rows: np.ndarray, row: int) -> bool:
+    if not rows.size:  # no snapshot rows at all (an agent's steps): skip numpy's call
+        return False
     k = int(np.searchsorted(rows, row))
     return k < rows.size and rows[k] == row
 

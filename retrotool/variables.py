@@ -297,7 +297,7 @@ class Evaluator:
     def __init__(self, variables: Mapping[str, Variable], scenario: Scenario | None) -> None:
         self.variables = dict(variables)
         self.scenario = scenario
-        self._last: dict[str, np.ndarray] = {}
+        self._last: dict[str, int] = {}  # each variable's value after the last frame fed
 
     def info_after(self, values: Values) -> dict[str, int | None]:
         """Every variable's value after the last frame of a batch's values (None where unreadable)."""
@@ -309,7 +309,7 @@ class Evaluator:
 
     def seed(self, values: Mapping[str, int | None]) -> None:
         """Measure the next frame's deltas from `values` (a run from a keyframe: the values before its first row)."""
-        self._last = {name: np.array([v]) for name, v in values.items() if v is not None}
+        self._last = {name: v for name, v in values.items() if v is not None}
 
     def info(self, space: AddressSpace) -> dict[str, int | None]:
         """Every variable's value now (None where unreadable)."""
@@ -324,27 +324,35 @@ class Evaluator:
             return self._few_steps(values, n)
         else:
             now = values
-            before = {k: np.concatenate([self._last.get(k, v[:1]), v[:-1]]) for k, v in values.items()}
-        self._last = {k: v[-1:].copy() for k, v in values.items()}
+            before = {k: np.concatenate([np.array([self._last[k]]) if k in self._last else v[:1], v[:-1]])
+                      for k, v in values.items()}
+        self._last = {k: int(v[-1]) for k, v in values.items()}
         reward, done = self.scenario.reward(now, before), self.scenario.done(now, before)
         return _per_frame(reward, n, np.float64), _per_frame(done, n, np.bool_)
+
+    def step(self, values: Values) -> tuple[float, bool]:
+        """`steps` of one frame as plain numbers (an agent's step: numpy's per-call cost would dominate)."""
+        now = {k: int(v[0]) for k, v in values.items()}
+        if self.scenario is None:
+            self._last = now
+            return 0.0, False
+        first: Frames = {k: self._last.get(k, x) for k, x in now.items()}
+        self._last = now
+        return float(self.scenario.reward(now, first)), bool(self.scenario.done(now, first))
 
     def _few_steps(self, values: Values, n: int) -> tuple[np.ndarray, np.ndarray]:
         """`steps` one frame at a time on plain numbers: the same results, without numpy's per-call cost."""
         assert self.scenario is not None
         if n == 1:  # an agent's step
-            now = {k: int(v[0]) for k, v in values.items()}
-            first: Frames = {k: int(self._last[k][0]) if k in self._last else now[k] for k in now}
-            self._last = {k: v[-1:].copy() for k, v in values.items()}
-            return (np.array([self.scenario.reward(now, first)], np.float64),
-                    np.array([self.scenario.done(now, first)], np.bool_))
+            reward, done = self.step(values)
+            return np.array([reward], np.float64), np.array([done], np.bool_)
         columns = {k: v.tolist() for k, v in values.items()}
-        before: Frames = {k: int(self._last[k][0]) if k in self._last else c[0] for k, c in columns.items()}
+        before: Frames = {k: self._last.get(k, c[0]) for k, c in columns.items()}
         rewards, dones = [], []
         for i in range(n):
             now = {k: c[i] for k, c in columns.items()}
             rewards.append(self.scenario.reward(now, before))
             dones.append(self.scenario.done(now, before))
             before = now
-        self._last = {k: np.array(c[-1:], np.int64) for k, c in columns.items()}
+        self._last = {k: c[-1] for k, c in columns.items()}
         return np.array(rewards, np.float64), np.array(dones, np.bool_)

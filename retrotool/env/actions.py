@@ -30,6 +30,7 @@ import numpy as np
 from retrotool.errors import ContentError, RetroToolError
 from retrotool.systems import System
 
+ENCODED = 4096  # actions remembered per env (a pad of 12 buttons has 4,096 MultiBinary actions)
 
 class Actions(Enum):
     """`use_restricted_actions`: the same names and values as stable-retro's `retro.Actions`."""
@@ -91,6 +92,7 @@ class ActionMap:
         masks = np.arange(1 << self.width)
         self._to_row[:] = (masks[:, None] >> ids[None, :]) & 1 & (ids[None, :] < self.width)
         self._filtered = self._filter_table() if groups else None
+        self._encoded: dict[object, tuple[np.ndarray, np.ndarray]] = {}
         self.space = self._space()
 
     def _space(self) -> Any:
@@ -127,9 +129,21 @@ class ActionMap:
         return self._filtered[masks] if self.mode == Actions.FILTERED and self._filtered is not None else masks
 
     def encode(self, action: Any) -> tuple[np.ndarray, np.ndarray]:
-        """The action as the replay loop takes it: canonical buttons uint8 [players, buttons], masks uint16 [players]."""
+        """The action as the replay loop takes it: canonical buttons uint8 [players, buttons], masks uint16 [players].
+
+        An agent sends the same few actions again and again: array and
+        integer actions are remembered (read-only results), up to ENCODED.
+        """
+        key = _key(action)
+        known = self._encoded.get(key) if key is not None else None
+        if known is not None:
+            return known
         masks = self.masks(action)
-        return self._to_row[masks], masks.astype(np.uint16)
+        row, pads = self._to_row[masks], masks.astype(np.uint16)
+        row.flags.writeable = pads.flags.writeable = False
+        if key is not None and len(self._encoded) < ENCODED:
+            self._encoded[key] = (row, pads)
+        return row, pads
 
     def _flags(self, action: Any) -> np.ndarray:
         """bool [players * width]: the MultiBinary flags of an action (or of the buttons it names)."""
@@ -215,3 +229,12 @@ def _describe(action: Any) -> str:
     if array is None or array.dtype == object:
         return repr(action)[:80]
     return f"an array of shape {array.shape} and dtype {array.dtype}"
+
+
+def _key(action: Any) -> object:
+    """What identifies an array or integer action's encoding (its type, shape and bytes); None for other kinds."""
+    if isinstance(action, np.ndarray):
+        return action.dtype.str, action.shape, action.tobytes()
+    if type(action) is int:
+        return action
+    return None

@@ -62,10 +62,16 @@ class StepSink:
         elif batch.screen is not None:
             self.observation = batch.screen
         if self.evaluator is not None and batch.values is not None:
-            rewards, dones = self.evaluator.steps(batch.values, batch.n)
-            self.reward += float(rewards.sum()) if batch.n > 1 else float(rewards[0])
-            self.done = self.done or bool(dones.any())
-            self.info = {k: v for k, v in self.evaluator.info_after(batch.values).items() if v is not None}
+            if batch.n == 1:  # the usual step
+                reward, done = self.evaluator.step(batch.values)
+                self.reward += reward
+                self.done = self.done or done
+            else:
+                rewards, dones = self.evaluator.steps(batch.values, batch.n)
+                self.reward += float(rewards.sum())
+                self.done = self.done or bool(dones.any())
+            variables = self.evaluator.variables
+            self.info = {k: int(v[-1]) for k, v in batch.values.items() if k in variables}  # readable ones only
 
     def close(self, error: BaseException | None) -> None:
         pass

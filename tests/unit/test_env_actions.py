@@ -106,3 +106,17 @@ def test_modes_by_ours_stable_retros_names_or_values() -> None:
     assert action_mode("filtered") is Actions.FILTERED and action_mode(0) is Actions.ALL
     with pytest.raises(RetroToolError, match="ALL, FILTERED, DISCRETE, MULTI_DISCRETE"):
         action_mode("some")
+
+
+def test_a_remembered_action_is_the_same_and_cannot_be_changed() -> None:
+    amap = ActionMap(GENESIS, Actions.FILTERED, combo_groups(GENESIS, GENESIS.actions, "default"), 1)
+    action = np.zeros(12, np.uint8)
+    action[[7, 0]] = 1  # RIGHT, B
+    row, masks = amap.encode(action)
+    action[7] = 0  # the caller reuses its array: B alone is another action
+    assert amap.encode(action)[1].tolist() == [1]
+    assert amap.encode(action.astype(np.float32))[1].tolist() == [1]  # same flags, other type: same buttons
+    again = amap.encode(np.array([1, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0], np.uint8))
+    assert again[0] is row and masks.tolist() == [(1 << 7) | 1]
+    with pytest.raises(ValueError):
+        row[0, 0] = 1  # shared by every step that sends it

@@ -10,7 +10,7 @@ import pytest
 
 from retrotool.datasets.actions import DiscreteActions
 from retrotool.errors import ContentError
-from retrotool.memory import AddressSpace, Block
+from retrotool.memory import SMALL_BATCH, AddressSpace, Block, Watch
 from retrotool.variables import Evaluator, Variable, load_scenario, load_variables
 
 
@@ -18,9 +18,7 @@ def space(data: bytes, start: int = 0x100, swap16: bool = False) -> AddressSpace
     return AddressSpace([Block(start, np.frombuffer(data, np.uint8).copy(), swap16)])
 
 
-@pytest.mark.parametrize(
-    ("code", "raw", "expected"),
-    [
+TYPE_CODES = [
         ("|u1", b"\xff", 255),
         ("|i1", b"\xff", -1),
         (">u2", b"\x12\x34", 0x1234),
@@ -44,12 +42,29 @@ def space(data: bytes, start: int = 0x100, swap16: bool = False) -> AddressSpace
         ("><u2", b"\x12\x34", 0x1234),
         ("<>u1", b"\x12", 0x12),
         ("><d4", b"\x12\x34\x56\x78", 34127856),
-    ],
-)
+]
+
+
+@pytest.mark.parametrize(("code", "raw", "expected"), TYPE_CODES)
 def test_type_codes(code: str, raw: bytes, expected: int) -> None:
     assert Variable("v", 0x100, code).read(space(raw)) == expected
     rows = np.frombuffer(raw * 3, np.uint8).reshape(3, -1)  # many frames at once
     assert Variable("v", 0x100, code).decode(rows).tolist() == [expected] * 3
+
+
+@pytest.mark.parametrize("swap16", [False, True])
+def test_an_agents_few_frames_decode_as_a_long_batch_does(swap16: bool) -> None:
+    """The per-step path (plain Python on byte slices) gives the numpy path's values, for every type code."""
+    block = Block(0x100, np.zeros(8 * len(TYPE_CODES), np.uint8), swap16)
+    variables = {f"v{i}": Variable(f"v{i}", 0x100 + 8 * i, code) for i, (code, _, _) in enumerate(TYPE_CODES)}
+    watch = Watch(AddressSpace([block]), variables, SMALL_BATCH + 4, ram=False, key=None)
+    rng = np.random.default_rng(0)
+    assert watch.buffer is not None
+    for frame in range(SMALL_BATCH + 4):  # what the host copies after each frame
+        block.data[:] = rng.integers(0, 256, block.data.size)
+        watch.buffer[frame] = np.concatenate(watch.spans)
+    few, many = watch.values(SMALL_BATCH), watch.values(SMALL_BATCH + 4)
+    assert {k: v.tolist() for k, v in few.items()} == {k: v[:SMALL_BATCH].tolist() for k, v in many.items()}
 
 
 def test_mask_and_out_of_range() -> None:
