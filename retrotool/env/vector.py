@@ -1,42 +1,42 @@
-"""Many envs as one Gymnasium `VectorEnv`: in this process (sync) or a process each (async).
+"""Many envs as one Gymnasium `VectorEnv`: in this process (sync) or shared out among worker processes (async).
 
 stable-retro allows one emulator per process; retrotool's `Emulator` loads a
 private copy of a core file that is already loaded, so `mode="sync"` runs
 all n emulators in this process (cheap steps, no messages), and
-`mode="async"` gives each env a process of its own (CPU scale), through
-Gymnasium's own vector classes, so every wrapper and library that takes a
-`VectorEnv` takes these. Autoreset is Gymnasium's default (the step after
-an episode ends resets that env).
-
-Async mode lets every env step at once: capping the envs stepping at a
-time at the CPU count (Gymnasium's `max_concurrency`) measured 2.2x slower
-for eight envs on two cores (the semaphore's hand-offs cost more than the
-contention it saves).
+`mode="async"` shares them out among worker processes, by default one per
+CPU this process may use (CPU scale without a process per env; see
+workers.py). Both are Gymnasium `VectorEnv`s, so every wrapper and library
+that takes one takes these. Autoreset is Gymnasium's default (the step
+after an episode ends resets that env).
 """
 
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
 import gymnasium
 import numpy as np
-from gymnasium.vector import AsyncVectorEnv, SyncVectorEnv
+from gymnasium.vector import SyncVectorEnv
 
 from retrotool.env.retro_env import RetroEnv
+from retrotool.env.workers import WorkerVectorEnv
 from retrotool.errors import RetroToolError
 
 Mode = Literal["sync", "async"]
 
 
-def make_vec(game: str, n: int, mode: Mode = "sync", *, context: str | None = None, **kwargs: Any
-             ) -> gymnasium.vector.VectorEnv:
+def make_vec(game: str, n: int, mode: Mode = "sync", *, processes: int | None = None, context: str | None = None,
+             **kwargs: Any) -> gymnasium.vector.VectorEnv:
     """n envs of `game` (each made as `retrotool.make(game, **kwargs)`) as one VectorEnv.
 
-    `mode`: "sync" (every emulator in this process) or "async" (a process
-    per env; `context` is the multiprocessing start method, the platform's
+    `mode`: "sync" (every emulator in this process) or "async" (the envs
+    shared out among `processes` worker processes: by default one per CPU
+    this process may run on, at most n; `processes=n` gives each env its
+    own). `context` is the multiprocessing start method (the platform's
     default when None). With `record=DIR`, env i records into DIR/env00i.
     """
     if not isinstance(n, int) or n < 1:
@@ -53,7 +53,9 @@ def make_vec(game: str, n: int, mode: Mode = "sync", *, context: str | None = No
     if mode == "sync":
         return _SyncVectorEnv(fns, copy=False)
     if mode == "async":
-        return AsyncVectorEnv(fns, context=context)
+        if processes is None:
+            processes = min(n, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+        return WorkerVectorEnv(fns, processes, functools.partial(_SyncVectorEnv, copy=False), context)
     raise RetroToolError(f"make_vec mode={mode!r} is not one of: sync, async")
 
 
@@ -61,10 +63,13 @@ class _SyncVectorEnv(SyncVectorEnv):
     """Gymnasium's, with a leaner step for retrotool's envs (their infos are flat dicts of numbers).
 
     Each step's observations are stacked into a new array (one copy: what a
-    caller keeps is never overwritten) and the infos batched once, as
+    caller keeps is never overwritten), or into `out` when one is set (a
+    worker's share of a shared block), and the infos batched once, as
     Gymnasium batches them (`info[key]`, and `info["_" + key]` saying which
     envs have it). Autoreset as Gymnasium's default (the next step resets).
     """
+
+    out: np.ndarray | None = None
 
     def reset(self, *, seed: Any = None, options: dict[str, Any] | None = None) -> tuple[Any, dict[str, Any]]:
         self._observations = np.empty_like(self._observations)  # new each time: `copy=False` hands it over
@@ -84,8 +89,8 @@ class _SyncVectorEnv(SyncVectorEnv):
             observations.append(obs)
             infos.append(info)
         self._autoreset_envs = self._terminations | self._truncations
-        return (np.stack(observations), self._rewards.copy(), self._terminations.copy(), self._truncations.copy(),
-                _batched(infos))
+        return (np.stack(observations, out=self.out), self._rewards.copy(), self._terminations.copy(),
+                self._truncations.copy(), _batched(infos))
 
 
 def _batched(infos: list[dict[str, Any]]) -> dict[str, Any]:

@@ -195,11 +195,40 @@ def test_without_gymnasium_make_names_the_extra(python_json) -> None:  # type: i
     assert python_json(code) == "retrotool.make and make_vec need Gymnasium: pip install 'retrotool[gym]'"
 
 
-def test_make_vec_records_each_env_into_its_own_folder(tmp_path: Path) -> None:
-    vec = retrotool.make_vec(GAME, 2, record=tmp_path)
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_make_vec_records_each_env_into_its_own_folder(tmp_path: Path, mode: str) -> None:
+    vec = retrotool.make_vec(GAME, 2, mode=mode, record=tmp_path)
     vec.reset(seed=0)
     for _ in range(5):
         vec.step(np.zeros((2, 16), np.uint8))
     vec.close()
     assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*.bk2")) == [
         "env000/TestGame-Test-Start-000000.bk2", "env001/TestGame-Test-Start-000000.bk2"]
+
+
+def test_async_envs_shared_out_unevenly_act_as_one_vector_env() -> None:
+    """Three envs in two worker processes: the same results as in one, masks, attributes and errors included."""
+    vec = retrotool.make_vec(GAME, 3, mode="async", processes=2)
+    ref = retrotool.make_vec(GAME, 3, mode="sync")
+    try:
+        assert vec.observation_space == ref.observation_space and vec.action_space == ref.action_space
+        obs, _ = vec.reset(seed=0)
+        assert np.array_equal(obs, ref.reset(seed=0)[0])
+        kept = obs
+        for batch in _actions(ref, 40, seed=3):
+            got, want = vec.step(batch), ref.step(batch)
+            assert np.array_equal(got[0], want[0]) and all(np.array_equal(g, w) for g, w in zip(got[1:4], want[1:4]))
+            assert got[4].keys() == want[4].keys() and all(np.array_equal(got[4][k], want[4][k]) for k in got[4])
+        assert not np.array_equal(kept, got[0]) and np.array_equal(kept, ref.reset(seed=0)[0])  # never overwritten
+        obs, _ = vec.reset(options={"reset_mask": np.array([False, False, True])})  # only the second worker's env
+        assert np.array_equal(obs[:2], got[0][:2]) and np.array_equal(obs[2], kept[2])
+        assert vec.get_attr("gamename") == ("TestGame-Test",) * 3
+        vec.set_attr("tag", [1, 2, 3])
+        assert vec.get_attr("tag") == (1, 2, 3)
+        with pytest.raises(RetroToolError, match="an action must be 16 flags"):
+            vec.step(np.zeros((3, 5), np.uint8))
+        assert vec.step(np.zeros((3, 16), np.uint8))[0].shape == obs.shape  # still answering, in step
+    finally:
+        vec.close()
+        ref.close()
+    vec.close()  # closing twice does nothing
