@@ -4,7 +4,8 @@
     options.py     make()'s arguments read as stable-retro reads them: states, scenarios, observation kinds
     stepper.py     an env's steps through the one replay loop (a Run fed K rows per step), movies per episode
     retro_env.py   RetroEnv, the Gymnasium environment
-    vector.py      many envs: in one process (sync) or a process each (async), as a Gymnasium VectorEnv
+    vector.py      many envs: in one process (sync) or shared out among worker processes (async), as a VectorEnv
+    workers.py     the async VectorEnv: worker processes, one per CPU, observations in one shared memory block
     registry.py    `retrotool/<Game>-v0` ids for `gymnasium.make` and `gymnasium.make_vec`
 
 Importing this package registers every installed game with Gymnasium:
