@@ -33,6 +33,8 @@ from gymnasium.vector.utils import batch_space
 
 from retrotool.errors import RetroToolError
 
+DIED = "an env worker process died (see the messages above); close() the vector env and make a new one"
+CLOSE_SECONDS = 60  # a worker closing its envs (writing and verifying their last movies) may take this long to answer
 EnvFn = Callable[[], gymnasium.Env[Any, Any]]
 Make = Callable[[list[EnvFn]], Any]  # envs -> a sync VectorEnv of them (in the worker)
 
@@ -53,6 +55,7 @@ class WorkerVectorEnv(VectorEnv):  # type: ignore[type-arg]
         self._conns: list[Connection] = []
         self._procs: list[Any] = []
         self._memory: SharedMemory | None = None
+        self._dead = False  # a worker died: every command but close() fails
         self.closed = False
         try:
             for a, b in self._shares:
@@ -94,7 +97,7 @@ class WorkerVectorEnv(VectorEnv):  # type: ignore[type-arg]
                 if not np.any(mask[a:b]):
                     continue  # none of this worker's envs resets: their observations stay
                 part["reset_mask"] = mask[a:b]
-            conn.send(("reset", {"seed": seeds[a:b] if seeds is not None else None, "options": part}))
+            self._send(conn, ("reset", {"seed": seeds[a:b] if seeds is not None else None, "options": part}))
             sent.append((conn, b - a, a))
         answers = self._answers([conn for conn, _, _ in sent])
         infos = [(info, k, a) for info, (_, k, a) in zip(answers, sent)]
@@ -102,7 +105,7 @@ class WorkerVectorEnv(VectorEnv):  # type: ignore[type-arg]
 
     def step(self, actions: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
         for conn, (a, b) in zip(self._conns, self._shares):
-            conn.send(("step", actions[a:b]))
+            self._send(conn, ("step", actions[a:b]))
         observations = np.empty_like(self._observations)
         results = self._answers(self._conns, observations)
         rewards = np.array([x for r in results for x in r[0]], np.float64)
@@ -113,7 +116,7 @@ class WorkerVectorEnv(VectorEnv):  # type: ignore[type-arg]
     def call(self, name: str, *args: Any, **kwargs: Any) -> tuple[Any, ...]:
         """Call (or read) `name` on every env, as Gymnasium's vector envs do."""
         for conn in self._conns:
-            conn.send(("call", (name, args, kwargs)))
+            self._send(conn, ("call", (name, args, kwargs)))
         return tuple(x for answer in self._answers(self._conns) for x in answer)
 
     def get_attr(self, name: str) -> tuple[Any, ...]:
@@ -122,7 +125,7 @@ class WorkerVectorEnv(VectorEnv):  # type: ignore[type-arg]
     def set_attr(self, name: str, values: Any) -> None:
         each = values if isinstance(values, (list, tuple)) else [values] * self.num_envs
         for conn, (a, b) in zip(self._conns, self._shares):
-            conn.send(("set_attr", (name, each[a:b])))
+            self._send(conn, ("set_attr", (name, each[a:b])))
         self._answers(self._conns)
 
     def close_extras(self, **kwargs: Any) -> None:
@@ -134,10 +137,7 @@ class WorkerVectorEnv(VectorEnv):  # type: ignore[type-arg]
                 pass  # a worker that died: nothing to close there
         errors = []
         for conn, proc in zip(self._conns, self._procs):
-            try:
-                self._receive(conn)
-            except (RetroToolError, EOFError, OSError) as e:
-                errors.append(e)
+            errors += _drained(conn)
             proc.join(timeout=10)
             if proc.is_alive():
                 proc.kill()
@@ -147,8 +147,8 @@ class WorkerVectorEnv(VectorEnv):  # type: ignore[type-arg]
             self._memory.close()
             self._memory.unlink()
             self._memory = None
-        if errors and not isinstance(errors[0], (EOFError, OSError)):
-            raise errors[0]
+        if errors:  # what a worker said while closing (a movie that failed to write or verify)
+            raise RetroToolError(errors[0])
 
     def _answers(self, conns: list[Connection], observations: np.ndarray | None = None) -> list[Any]:
         """Every worker's answer (all taken, so none is left for the next command), then the first error raised.
@@ -170,14 +170,40 @@ class WorkerVectorEnv(VectorEnv):  # type: ignore[type-arg]
             raise error
         return answers
 
+    def _send(self, conn: Connection, command: tuple[str, Any]) -> None:
+        if self._dead:
+            raise RetroToolError(DIED)
+        try:
+            conn.send(command)
+        except OSError:
+            self._dead = True  # the others may hold answers now: only close() is left, and it reads them
+            raise RetroToolError(DIED) from None
+
     def _receive(self, conn: Connection) -> Any:
         try:
             kind, value = conn.recv()
         except EOFError:
-            raise RetroToolError("an env worker process died (see the messages above)") from None
+            self._dead = True
+            raise RetroToolError(DIED) from None
         if kind == "error":
             raise RetroToolError(value)
         return value
+
+
+def _drained(conn: Connection) -> list[str]:
+    """The errors a closing worker reports, read until it has gone (an answer left by an interrupted step is skipped).
+
+    A worker that died first (Ctrl-C reaches every process of the terminal) says nothing: no error.
+    """
+    errors = []
+    try:
+        while conn.poll(CLOSE_SECONDS):
+            kind, value = conn.recv()
+            if kind == "error":
+                errors.append(str(value))
+    except (EOFError, OSError):
+        pass  # gone: all it had to say is read
+    return errors
 
 
 def _plain(result: tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]) -> tuple[Any, ...]:

@@ -232,3 +232,19 @@ def test_async_envs_shared_out_unevenly_act_as_one_vector_env() -> None:
         vec.close()
         ref.close()
     vec.close()  # closing twice does nothing
+
+
+def test_closing_after_a_worker_died_is_quiet() -> None:
+    """Ctrl-C reaches every process of the terminal: a worker may be gone when the parent closes."""
+    import multiprocessing
+
+    vec = retrotool.make_vec(GAME, 2, mode="async", processes=2)
+    vec.reset(seed=0)
+    workers = [p for p in multiprocessing.active_children() if p.name.startswith("retrotool-env-")]
+    assert len(workers) == 2
+    workers[0].kill()
+    workers[0].join()
+    with pytest.raises(RetroToolError, match="worker process died"):
+        vec.step(np.zeros((2, 16), np.uint8))
+    vec.close()
+    assert not [p for p in multiprocessing.active_children() if p.name.startswith("retrotool-env-")]
