@@ -10,7 +10,8 @@ vector envs (many processes) in wall time.
 - single: `env.step` (one frame, RGB observation, reward and info), ours and stable-retro's;
 - skip4: ours with `frameskip=4` against stable-retro under a 4-frame-skip wrapper (rewards summed);
 - vec: `make_vec(8, mode="async")` against 8 stable-retro envs in `gymnasium.vector.AsyncVectorEnv`
-  (a process each, as SubprocVecEnv), ours again with every process on one core, and
+  (a process each, as SubprocVecEnv; ours: a worker process per CPU), ours again pinned to one core (there one
+  worker of eight envs, as make_vec picks one worker per CPU it may use), and
   `make_vec(8, mode="sync")` against 8 of our single envs stepped in a loop.
 
     python benchmarks/bench_env.py [--steps 3000] [--rounds 3] [--only single,skip4,vec] [--report]
