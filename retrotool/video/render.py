@@ -32,7 +32,7 @@ from retrotool.sinks.contract import Sink
 from retrotool.sinks.trace import TraceSink
 from retrotool.variables import Variable
 from retrotool.video.mux import join_parts
-from retrotool.video.sink import Kind, VideoSettings, VideoSink, Written, rational
+from retrotool.video.sink import Kind, VideoSettings, VideoSink, Written, encoder_threads, rational
 
 log = logging.getLogger(__name__)
 Progress = Callable[[int, int], None]
@@ -100,7 +100,8 @@ def render(
     settings = settings or VideoSettings()
     targets = _into_folders(movie_path, targets)
     movie = bk2.read(movie_path)
-    settings = dataclasses.replace(settings, end=settings.check(movie.frames))
+    settings = dataclasses.replace(settings, end=settings.check(movie.frames),
+                                   encoder_threads=settings.encoder_threads or encoder_threads(jobs))
     content = session.movie_content(movie, movie_path, rom)
     info = _info_variables(movie, movie_path, content, settings, info)
     setup = _Setup(movie_path, movie, content, targets, settings, info, core, rom, trace, trace_every, force)
@@ -287,6 +288,7 @@ def render_many(
     if workers < 1:
         raise RetroToolError(f"--jobs must be at least 1, not {workers}")
     settings = settings or VideoSettings()
+    settings = dataclasses.replace(settings, encoder_threads=settings.encoder_threads or encoder_threads(workers))
     _check_names(movies)
     _make_folders(folders)
     kwargs = {"info": info, "core": core, "rom": rom, "force": force}

@@ -20,6 +20,7 @@ from retrotool import systems
 from retrotool.errors import EncoderError, OutputExistsError, RetroToolError
 from retrotool.sinks.contract import AvInfo, FrameBatch, ReplayInfo
 from retrotool.variables import Variable
+from retrotool.video import sink as sink_module
 from retrotool.video.sink import VideoSettings, VideoSink
 
 SAMPLES = 735  # stereo samples per synthetic frame
@@ -197,3 +198,10 @@ def test_gif_keeps_every_second_row_and_counts_what_it_wrote(tmp_path: Path, bat
     still = VideoSink(tmp_path / "still.gif", "gif", VideoSettings(end=11))
     drive(still, np.zeros((20, 144, 160, 3), np.uint8), batch=batch)
     assert len(decode(tmp_path / "still.gif", 160, 144)) == still.frames_written == 6
+
+
+@pytest.mark.parametrize(("cpus", "renders", "threads"), [(2, 1, 1), (2, 2, 1), (8, 1, 7), (8, 2, 3), (8, 8, 1), (1, 1, 1)])
+def test_x264_gets_the_cpus_left_beside_the_emulators(monkeypatch: pytest.MonkeyPatch, cpus: int, renders: int,
+                                                      threads: int) -> None:
+    monkeypatch.setattr(sink_module.os, "sched_getaffinity", lambda pid: set(range(cpus)))
+    assert sink_module.encoder_threads(renders) == threads
