@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from retrotool import interrupts, isolation, movie as bk2, outputs, playback
-from retrotool.datasets import folder as datasets, hf, lerobot, minari as to_minari
+from retrotool.datasets import extras, folder as datasets, hf, lerobot, minari as to_minari
 from retrotool.datasets.episode import Job, dump_episode, dump_in_segments
 from retrotool.datasets.options import DatasetOptions, check_choice
 from retrotool.errors import DatasetExistsError, DiskFullError, RetroToolError
@@ -244,9 +244,9 @@ def dump_dataset(
     _check_parallelism(workers, jobs, executor)
     options.validate()
     if fmt == OutputFormat.HF:
-        hf.check_installed()  # a missing package is said before any movie runs
+        extras.prepare(hf.load_packages, hf.PACKAGES)  # a missing package is said before any movie runs
     elif fmt == OutputFormat.LEROBOT:
-        lerobot.check_installed()
+        extras.prepare(lerobot.import_arrow, lerobot.PACKAGES)
     manifest = open_output(out, fmt, options, force)
     todo, outcomes = _plan(movies, out, manifest, Job(Path(), "", Path(), options, core, rom, scenario, fmt))
     t0, steps = time.perf_counter(), 0

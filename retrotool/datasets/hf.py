@@ -24,7 +24,6 @@ temporary folder renamed into place.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import queue
 import shutil
@@ -65,23 +64,13 @@ def import_datasets() -> Any:
     return datasets
 
 
-def check_installed() -> None:
-    """Fail now, before any movie runs, if `datasets` is missing; else import it in a thread meanwhile.
-
-    Importing it takes most of a second; the replay leaves a CPU free for it,
-    so the build at the end finds it loaded.
-    """
-    if importlib.util.find_spec("datasets") is None:
-        import_datasets()  # raises, naming the extra
-    threading.Thread(target=_warm, name="import-datasets", daemon=True).start()
+PACKAGES = ("datasets",)
 
 
-def _warm() -> None:
-    try:
-        import_datasets()
-        from datasets.arrow_writer import ArrowWriter  # noqa: F401 - the build's too
-    except Exception:  # noqa: BLE001 - the build imports it again and reports
-        pass
+def load_packages() -> None:
+    """Everything the build imports (extras.prepare loads it while the movies replay)."""
+    import_datasets()
+    from datasets.arrow_writer import ArrowWriter  # noqa: F401 - the build's too
 
 
 def png(picture: np.ndarray) -> bytes:

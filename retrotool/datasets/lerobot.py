@@ -29,11 +29,9 @@ the frame skip, rounded (a Genesis game: 60).
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import shutil
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -66,22 +64,7 @@ def import_arrow() -> Any:
     return pq
 
 
-def check_installed() -> None:
-    """Fail now, before any movie runs, if pyarrow or pandas is missing; else import them in a thread meanwhile.
-
-    The imports take a fifth of a second; the replay leaves a CPU free for
-    them, so the build at the end finds them loaded.
-    """
-    if importlib.util.find_spec("pyarrow") is None or importlib.util.find_spec("pandas") is None:
-        import_arrow()  # raises, naming the extra
-    threading.Thread(target=_warm, name="import-arrow", daemon=True).start()
-
-
-def _warm() -> None:
-    try:
-        import_arrow()
-    except Exception:  # noqa: BLE001 - the build imports them again and reports
-        pass
+PACKAGES = ("pyarrow", "pandas")  # what import_arrow needs (extras.prepare loads them while the movies replay)
 
 
 def video_fps(fps: float, frame_skip: int) -> int:
