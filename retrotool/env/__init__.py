@@ -5,7 +5,8 @@
     stepper.py     an env's steps through the one replay loop (a Run fed K rows per step), movies per episode
     retro_env.py   RetroEnv, the Gymnasium environment
     vector.py      many envs: in one process (sync) or shared out among worker processes (async), as a VectorEnv
-    workers.py     the async VectorEnv: worker processes, one per CPU, observations in one shared memory block
+    workers.py     the async VectorEnv: worker processes, one per CPU
+    blocks.py      the shared memory blocks its observations are lent in (never overwritten while held)
     registry.py    `retrotool/<Game>-v0` ids for `gymnasium.make` and `gymnasium.make_vec`
 
 Importing this package registers every installed game with Gymnasium:

@@ -9,10 +9,11 @@ switches, which on a small machine cost as much as the emulation
 (benchmarks/RESULTS.md, "Gymnasium envs"). `processes=n` gives a process per
 env.
 
-Each worker writes its envs' observations into one shared memory block
-([n, *observation shape], its rows at its share's place); the parent sends
-the actions and gets back the rewards, flags and infos (small pickles), then
-copies the block out, so an observation it returned is never overwritten.
+Each worker writes its envs' observations into a shared memory block
+([n, *observation shape], its rows at its share's place) the parent names
+with each command; the parent sends the actions, gets back the rewards,
+flags and infos (small lists) and returns an array over the block itself
+(blocks.py: a block is written again only once that array is gone).
 Autoreset is each worker's `_SyncVectorEnv`'s: Gymnasium's default, the next
 step resets.
 """
@@ -32,6 +33,7 @@ import numpy as np
 from gymnasium.vector import VectorEnv
 from gymnasium.vector.utils import batch_space
 
+from retrotool.env.blocks import Blocks
 from retrotool.errors import RetroToolError
 
 DIED = "an env worker process died (see the messages above); close() the vector env and make a new one"
@@ -55,7 +57,7 @@ class WorkerVectorEnv(VectorEnv):  # type: ignore[type-arg]
         resource_tracker.ensure_running()
         self._conns: list[Connection] = []
         self._procs: list[Any] = []
-        self._memory: SharedMemory | None = None
+        self._blocks: Blocks | None = None
         self._dead = False  # a worker died: every command but close() fails
         self.closed = False
         try:
@@ -72,10 +74,9 @@ class WorkerVectorEnv(VectorEnv):  # type: ignore[type-arg]
             self.observation_space = batch_space(self.single_observation_space, self.num_envs)
             self.action_space = batch_space(self.single_action_space, self.num_envs)
             shape, dtype = _layout(self.single_observation_space)
-            self._memory = SharedMemory(create=True, size=max(1, self.num_envs * int(np.prod(shape)) * dtype.itemsize))
-            self._observations = np.ndarray((self.num_envs, *shape), dtype, buffer=self._memory.buf)
+            self._blocks = Blocks((self.num_envs, *shape), dtype)
             for conn, (a, b) in zip(self._conns, self._shares):
-                conn.send((self._memory.name, a, b))
+                conn.send((self._blocks.names, a, b))
             for conn in self._conns:
                 self._receive(conn)
         except BaseException:
@@ -91,28 +92,33 @@ class WorkerVectorEnv(VectorEnv):  # type: ignore[type-arg]
         mask = options.pop("reset_mask", None)
         if mask is not None and (not isinstance(mask, np.ndarray) or mask.shape != (self.num_envs,) or not mask.any()):
             raise ValueError(f"options['reset_mask'] must be a bool array of shape ({self.num_envs},) with a True")
+        blocks = self._live_blocks()
+        target = blocks.pick()
+        if mask is not None and target != blocks.current:  # the envs not reset show what they showed
+            blocks.view(target)[...] = blocks.view(blocks.current)
         sent = []
         for conn, (a, b) in zip(self._conns, self._shares):
             part = dict(options)
             if mask is not None:
                 if not np.any(mask[a:b]):
-                    continue  # none of this worker's envs resets: their observations stay
+                    continue  # none of this worker's envs resets
                 part["reset_mask"] = mask[a:b]
-            self._send(conn, ("reset", {"seed": seeds[a:b] if seeds is not None else None, "options": part}))
+            self._send(conn, ("reset", ({"seed": seeds[a:b] if seeds is not None else None, "options": part}, target)))
             sent.append((conn, b - a, a))
         answers = self._answers([conn for conn, _, _ in sent])
         infos = [(info, k, a) for info, (_, k, a) in zip(answers, sent)]
-        return self._observations.copy(), _merged(infos, self.num_envs)
+        return blocks.lend(target), _merged(infos, self.num_envs)
 
     def step(self, actions: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
+        blocks = self._live_blocks()
+        target = blocks.pick()
         for conn, (a, b) in zip(self._conns, self._shares):
-            self._send(conn, ("step", actions[a:b]))
-        observations = np.empty_like(self._observations)
-        results = self._answers(self._conns, observations)
+            self._send(conn, ("step", (actions[a:b], target)))
+        results = self._answers(self._conns)
         rewards = np.array([x for r in results for x in r[0]], np.float64)
         terminated, truncated = (np.array([x for r in results for x in r[i]], np.bool_) for i in (1, 2))
         infos = [(r[3], b - a, a) for r, (a, b) in zip(results, self._shares)]
-        return observations, rewards, terminated, truncated, _merged(infos, self.num_envs)
+        return blocks.lend(target), rewards, terminated, truncated, _merged(infos, self.num_envs)
 
     def call(self, name: str, *args: Any, **kwargs: Any) -> tuple[Any, ...]:
         """Call (or read) `name` on every env, as Gymnasium's vector envs do."""
@@ -144,18 +150,14 @@ class WorkerVectorEnv(VectorEnv):  # type: ignore[type-arg]
                 proc.kill()
             conn.close()
         self._conns, self._procs = [], []
-        if self._memory is not None:
-            self._memory.close()
-            self._memory.unlink()
-            self._memory = None
+        if self._blocks is not None:
+            self._blocks.unlink()
+            self._blocks = None
         if errors:  # what a worker said while closing (a movie that failed to write or verify)
             raise RetroToolError(errors[0])
 
-    def _answers(self, conns: list[Connection], observations: np.ndarray | None = None) -> list[Any]:
-        """Every worker's answer (all taken, so none is left for the next command), then the first error raised.
-
-        With `observations`, each share is copied there as its answer comes, while later workers may still step.
-        """
+    def _answers(self, conns: list[Connection]) -> list[Any]:
+        """Every worker's answer (all taken, so none is left for the next command), then the first error raised."""
         answers, error = [], None
         for conn in conns:
             try:
@@ -163,13 +165,14 @@ class WorkerVectorEnv(VectorEnv):  # type: ignore[type-arg]
             except RetroToolError as e:
                 error = error or e
                 answers.append(None)
-                continue
-            if observations is not None:
-                a, b = self._shares[self._conns.index(conn)]
-                observations[a:b] = self._observations[a:b]
         if error is not None:
             raise error
         return answers
+
+    def _live_blocks(self) -> Blocks:
+        if self._blocks is None:
+            raise RetroToolError("this vector env is closed")
+        return self._blocks
 
     def _send(self, conn: Connection, command: tuple[str, Any]) -> None:
         if self._dead:
@@ -239,17 +242,18 @@ def _merged(parts: list[tuple[dict[str, Any], int, int]], n: int) -> dict[str, A
 def _work(conn: Connection, fns: list[EnvFn], make: Make) -> None:
     """A worker: makes its envs, then answers the parent's commands until told to close."""
     vec: Any = None
-    memory: SharedMemory | None = None
-    mine: np.ndarray | None = None
+    memories: list[SharedMemory] = []
+    mine: list[np.ndarray] = []  # this worker's rows of each block
     try:
         vec = make(fns)
         gc.freeze()  # what exists now (modules, the cores' objects) is never collected again: no long pauses in steps
         conn.send(("ok", (vec.single_observation_space, vec.single_action_space, vec.metadata, vec.render_mode)))
-        name, a, b = conn.recv()
-        memory = SharedMemory(name=name)
+        names, a, b = conn.recv()
         shape, dtype = _layout(vec.single_observation_space)
-        mine = np.ndarray((b - a, *shape), dtype, buffer=memory.buf, offset=a * int(np.prod(shape)) * dtype.itemsize)
-        vec.out = mine  # steps stack their observations straight into the block
+        row = int(np.prod(shape)) * dtype.itemsize
+        for name in names:
+            memories.append(SharedMemory(name=name))
+            mine.append(np.ndarray((b - a, *shape), dtype, buffer=memories[-1].buf, offset=a * row))
         conn.send(("ok", None))
         while _answer(conn, vec, mine):
             pass
@@ -260,23 +264,26 @@ def _work(conn: Connection, fns: list[EnvFn], make: Make) -> None:
     finally:
         if vec is not None:
             vec.close()  # once: closing again does nothing
-        mine = None  # the shared block cannot close while an array still points into it
-        if memory is not None:
+        mine.clear()  # a shared block cannot close while an array still points into it
+        for memory in memories:
             memory.close()
 
 
-def _answer(conn: Connection, vec: Any, mine: np.ndarray) -> bool:
+def _answer(conn: Connection, vec: Any, mine: list[np.ndarray]) -> bool:
     """Carry out one command of the parent's; False after `close`. A failed command is answered with its error."""
     command, arg = conn.recv()
     try:
         if command == "step":
-            obs, rewards, terminated, truncated, infos = vec.step(arg)
-            if obs is not mine:
-                mine[...] = obs
+            actions, target = arg
+            vec.out = mine[target]  # observations stacked straight into the block
+            obs, rewards, terminated, truncated, infos = vec.step(actions)
+            if obs is not mine[target]:
+                mine[target][...] = obs
             conn.send(("ok", _plain((rewards, terminated, truncated, infos))))
         elif command == "reset":
-            obs, infos = vec.reset(**arg)
-            mine[...] = obs
+            kwargs, target = arg
+            obs, infos = vec.reset(**kwargs)
+            mine[target][...] = obs
             conn.send(("ok", infos))
         elif command == "call":
             name, args, kwargs = arg

@@ -8,6 +8,7 @@ and the bad input the env must refuse with a useful message.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import gymnasium
@@ -248,3 +249,20 @@ def test_closing_after_a_worker_died_is_quiet() -> None:
         vec.step(np.zeros((2, 16), np.uint8))
     vec.close()
     assert not [p for p in multiprocessing.active_children() if p.name.startswith("retrotool-env-")]
+
+
+def test_async_observations_are_lent_never_overwritten_and_outlive_close() -> None:
+    """Observations are arrays over shared blocks: one the caller holds (or a view of it) is never written again."""
+    from retrotool.env.blocks import LENT
+
+    vec = retrotool.make_vec(GAME, 2, mode="async", processes=2)
+    held, copies = [], []
+    obs, _ = vec.reset(seed=0)
+    for i, batch in enumerate(_actions(vec, 3 * LENT, seed=5)):
+        if i % 2 == 0:  # hold every other one, some only through a view: more than there are blocks
+            held.append(obs if i % 4 else obs[1])
+            copies.append(held[-1].copy())
+        obs = vec.step(batch)[0]
+    vec.close()
+    assert all(np.array_equal(h, c) for h, c in zip(held, copies))
+    assert obs.sum() >= 0 and not [n for n in os.listdir("/dev/shm") if n.startswith("psm_")]  # readable; unlinked
