@@ -52,9 +52,12 @@ class Blocks:
         return np.ndarray(self.shape, self.dtype, buffer=self._maps[i])
 
     def pick(self) -> int:
-        """A block to write the next observations into: a free lent one, else scratch (0)."""
-        for step in range(1, LENT + 1):
-            i = (self.current + step - 1) % LENT + 1
+        """A block to write the next observations into: the first free lent one, else scratch (0).
+
+        The first, not the next: a caller that drops each observation at the
+        next step makes two blocks alternate, and they stay in the caches.
+        """
+        for i in range(1, LENT + 1):
             held = self._lent[i]
             if i != self.current and (held is None or held() is None):
                 return i
