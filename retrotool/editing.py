@@ -142,15 +142,16 @@ def concat(
 
 
 def set_state(
-    path: Path, state_file: Path, out: Path, *, force: bool = False, core: str | Path | None = None,
-    rom: Path | None = None, progress: Progress | None = None,
+    path: Path, state_file: Path, out: Path, *, allow_desync: bool = False, force: bool = False,
+    core: str | Path | None = None, rom: Path | None = None, progress: Progress | None = None,
 ) -> Edited:
-    """The movie's rows from another start state; refused unless its checkpoints all still match (or `force`).
+    """The movie's rows from another start state; refused unless its checkpoints all still match.
 
     A movie played from a state it was not recorded from desyncs unless the
     state is the same game moment; the replay counts the checkpoints that
-    still hold. With `force` the movie is written anyway, with checkpoints of
-    what it now plays (and `force` also overwrites OUT).
+    still hold. With `allow_desync` the movie is written anyway, with
+    checkpoints of what it now plays. `force` only overwrites OUT: accepting
+    a different game and replacing a file are two decisions.
     """
     t0 = time.perf_counter()
     opts = _options(out, force, core, rom, progress)
@@ -161,7 +162,7 @@ def set_state(
     stored = movie.checkpoints
     tally = _Tally(stored)
     built = _build(movie.replace(state=state, state_format="libretro"), content, [tally], opts)
-    if tally.matched < len(stored) and not force:
+    if tally.matched < len(stored) and not allow_desync:
         raise EditError(_mismatch(path, state_file, tally, len(stored)))
     result = _write_verified(built, content, opts)
     kf = keyframes.of(built)
@@ -172,9 +173,9 @@ def set_state(
 def _mismatch(path: Path, state_file: Path, tally: _Tally, stored: int) -> str:
     if not stored:
         return (f"{path} carries no checkpoints, so whether it still plays from {state_file} cannot be checked; "
-                "pass --force to write it anyway")
+                "pass --allow-desync to write it anyway")
     return (f"from {state_file}, {tally.matched} of {stored} checkpoints of {path} still match (the first that does "
-            f"not: frame {tally.first_bad}): the movie desyncs from this state; pass --force to write it anyway")
+            f"not: frame {tally.first_bad}): the movie desyncs from this state; pass --allow-desync to write it anyway")
 
 
 def _source(path: Path, rom: Path | None) -> tuple[bk2.Movie, session.Content]:

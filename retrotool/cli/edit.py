@@ -97,16 +97,17 @@ def set_state(
     output: OutOpt,
     core: CoreOpt = None,
     rom: RomOpt = None,
-    force: Annotated[bool, typer.Option("--force", help="Write the movie even when its checkpoints no longer all match (it then gets checkpoints of what it now plays), and overwrite OUT.")] = False,
+    allow_desync: Annotated[bool, typer.Option("--allow-desync", help="Write the movie even when its checkpoints no longer all match (it then gets checkpoints of what it now plays).")] = False,
+    force: ForceOpt = False,
 ) -> None:
     """Replace the state a movie starts from; says how many of its checkpoints still match.
 
     A movie played from another state desyncs unless the state is the same
     moment of the game: unless every checkpoint still matches, it is refused
-    without --force.
+    without --allow-desync.
 
     Example: retrotool edit set-state run.bk2 Level1.state -o run-level1.bk2
     """
     with progress_bar("set-state") as progress:
-        done = editing.set_state(movie, state, output, force=force, core=core, rom=rom, progress=progress)
+        done = editing.set_state(movie, state, output, allow_desync=allow_desync, force=force, core=core, rom=rom, progress=progress)
     _report(done)

@@ -123,9 +123,12 @@ def test_set_state_counts_the_checkpoints_that_still_match(cli, recorded: Path) 
     said = _ok(cli("edit", "set-state", str(folder / "b.bk2"), str(same), "-o", str(folder / "s.bk2")))
     assert f"{len(b.checkpoints)} of {len(b.checkpoints)} checkpoints" in said
     said = _refused(cli("edit", "set-state", str(folder / "b.bk2"), str(other), "-o", str(folder / "o.bk2")))
-    assert f"0 of {len(b.checkpoints)} checkpoints" in said and "frame 0" in said and "--force" in said
+    assert f"0 of {len(b.checkpoints)} checkpoints" in said and "frame 0" in said and "--allow-desync" in said
     assert not (folder / "o.bk2").exists()
-    said = _ok(cli("edit", "set-state", str(folder / "b.bk2"), str(other), "-o", str(folder / "o.bk2"), "--force"))
+    said = _refused(cli("edit", "set-state", str(folder / "b.bk2"), str(other), "-o", str(folder / "o.bk2"), "--force"))
+    assert "--allow-desync" in said and not (folder / "o.bk2").exists()  # --force only overwrites OUT
+    said = _ok(cli("edit", "set-state", str(folder / "b.bk2"), str(other), "-o", str(folder / "o.bk2"),
+                   "--allow-desync"))
     assert bk2.read(folder / "o.bk2").state == bk2.read(folder / "c.bk2").state
     assert "checkpoints matched" in _ok(cli("verify", str(folder / "o.bk2")))
 
